@@ -47,6 +47,11 @@ const (
 	PermRiskApprove Permission = "risk.approve"
 
 	PermAuditRead Permission = "audit.read"
+	// PermSignInRead reads everyone's sign-in history (administrators and
+	// auditors; each user always sees their own).
+	PermSignInRead Permission = "signin.read"
+	// PermAccessReview records the periodic review of all accounts.
+	PermAccessReview Permission = "access.review"
 
 	PermUserManage     Permission = "user.manage"
 	PermSettingsManage Permission = "settings.manage"
@@ -71,7 +76,7 @@ func AllPermissions() []Permission {
 		PermIncidentRead, PermIncidentWrite,
 		PermThirdPartyRead, PermThirdPartyWrite,
 		PermReportRead, PermReportWrite,
-		PermRiskApprove, PermAuditRead,
+		PermRiskApprove, PermAuditRead, PermSignInRead, PermAccessReview,
 		PermUserManage, PermSettingsManage, PermBackupManage,
 		PermPersonalRead, PermMetricsRead,
 	}
@@ -85,7 +90,7 @@ func (p Permission) Writes() bool {
 	switch p {
 	case Public, Authenticated, PermDashboardRead, PermCatalogRead, PermAssessmentRead, PermAssetRead,
 		PermVulnRead, PermDetectRead, PermIncidentRead, PermThirdPartyRead, PermReportRead,
-		PermAuditRead, PermPersonalRead, PermMetricsRead:
+		PermAuditRead, PermSignInRead, PermPersonalRead, PermMetricsRead:
 		return false
 	}
 	return true

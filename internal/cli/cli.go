@@ -36,7 +36,7 @@ func (e *ExitError) Error() string { return e.Message }
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
-	getenv         func(string) string
+	environFn      func() []string // nil: the process environment
 }
 
 // command is one row of the subcommand table. A command with subcommands of
@@ -50,13 +50,17 @@ type command struct {
 // commands is THE list of subcommands.
 func commands() []command {
 	return []command{
+		{"serve", "run the web server (UI, REST API, metrics)", runServe},
+		{"migrate", "apply (up) or list (status) database migrations", runMigrate},
+		{"config", "check: validate and print the effective configuration, secrets redacted", runConfig},
+		{"admin", "create: create an administrator account", runAdmin},
 		{"version", "print the version and build information", runVersion},
 	}
 }
 
 // Main runs the command line and returns the process exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return run(ctx, args, &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: osGetenv})
+	return run(ctx, args, &env{stdin: stdin, stdout: stdout, stderr: stderr})
 }
 
 func run(ctx context.Context, args []string, e *env) int {

@@ -3,15 +3,12 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
 	"runtime"
 	"runtime/debug"
 )
 
 // Version is set at build time with -ldflags "-X github.com/mamori-dev/mamori/internal/cli.Version=v1.2.3".
 var Version = "dev"
-
-func osGetenv(k string) string { return os.Getenv(k) }
 
 func runVersion(_ context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "version", "")

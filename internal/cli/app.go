@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/mamori-dev/mamori/internal/auth"
+	"github.com/mamori-dev/mamori/internal/config"
+	"github.com/mamori-dev/mamori/internal/envelope"
+	"github.com/mamori-dev/mamori/internal/mail"
+	"github.com/mamori-dev/mamori/internal/store"
+)
+
+// storeFlags are the flags of every subcommand that touches the store.
+type storeFlags struct {
+	dataDir, databaseURL, config string
+}
+
+func (f *storeFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.dataDir, "data-dir", "", "data directory (env MAMORI_DATA_DIR; default ./data)")
+	fs.StringVar(&f.databaseURL, "database-url", "", "postgres:// URL; empty uses embedded SQLite (env MAMORI_DATABASE_URL)")
+	fs.StringVar(&f.config, "config", "", "configuration file (YAML; env MAMORI_CONFIG)")
+}
+
+// load builds the configuration from the file, environment and flags.
+func (f *storeFlags) load(e *env, extra map[string]string) (*config.Config, error) {
+	flags := map[string]string{}
+	if f.dataDir != "" {
+		flags["data_dir"] = f.dataDir
+	}
+	if f.databaseURL != "" {
+		flags["database_url"] = f.databaseURL
+	}
+	for k, v := range extra {
+		if v != "" {
+			flags[k] = v
+		}
+	}
+	return config.Load(config.Source{File: f.config, Environ: e.environ(), Flags: flags})
+}
+
+func (e *env) environ() []string {
+	if e.environFn != nil {
+		return e.environFn()
+	}
+	return os.Environ()
+}
+
+// openStore opens the store of cfg; with migrate it applies pending
+// migrations first.
+func openStore(ctx context.Context, cfg *config.Config, migrate bool, log *slog.Logger) (*store.DB, error) {
+	db, err := store.Open(ctx, store.Options{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL})
+	if err != nil {
+		return nil, err
+	}
+	if migrate {
+		n, err := db.Migrate(ctx)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("migrate: %w", err)
+		}
+		if n > 0 && log != nil {
+			log.Info("database migrated", "applied", n, "dialect", string(db.Dialect()))
+		}
+	}
+	return db, nil
+}
+
+// newLogger returns the JSON (or text) logger the configuration asks for.
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// services are the wired domain services.
+type services struct {
+	db     *store.DB
+	sealer *envelope.Sealer
+	auth   *auth.Service
+}
+
+func newServices(ctx context.Context, cfg *config.Config, db *store.DB, log *slog.Logger) (*services, error) {
+	sealer, err := envelope.OpenLocal(cfg.KeysetFile)
+	if err != nil {
+		return nil, err
+	}
+	var mailer auth.Mailer
+	switch {
+	case cfg.SMTPHost != "":
+		mailer = mail.NewSMTP(mail.Config{Host: cfg.SMTPHost, Port: cfg.SMTPPort, Username: cfg.SMTPUsername,
+			Password: cfg.SMTPPassword, From: cfg.SMTPFrom, TLS: cfg.SMTPTLS})
+	case cfg.DevMode:
+		mailer = mail.Log{L: log}
+	default:
+		mailer = mail.Disabled{L: log}
+	}
+	a, err := auth.NewService(db, auth.Config{
+		BaseURL: cfg.BaseURL, IdleTimeout: cfg.SessionIdle, AbsoluteTimeout: cfg.SessionAbsolute,
+		StepUpWindow: cfg.StepUpWindow, MFAForAll: cfg.MFARequired == "all", InactiveDays: cfg.InactiveDisableDays,
+	}, sealer, mailer, nil, log)
+	if err != nil {
+		return nil, err
+	}
+	return &services{db: db, sealer: sealer, auth: a}, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
