@@ -102,16 +102,6 @@ func VerifyPassword(pw, hash string, params Argon2Params) (ok, rehash bool) {
 	return true, ph.params != params
 }
 
-// dummyHash is verified against when the account does not exist, so that
-// unknown and known accounts take the same time to refuse.
-var dummyHash = sync.OnceValue(func() string {
-	h, err := HashPassword("mamori-dummy-password-for-timing", DefaultArgon2)
-	if err != nil {
-		panic(err)
-	}
-	return h
-})
-
 // PasswordLevel is one of four strengths an administrator picks (as SPIRAL
 // offers its customers).
 type PasswordLevel int

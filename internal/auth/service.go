@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -124,6 +125,10 @@ type Service struct {
 	now    mamori.Clock
 	log    *slog.Logger
 	wa     *webauthn.WebAuthn
+	// dummyHash is verified against when the account does not exist, so that
+	// unknown and known accounts cost the same time to refuse. It uses the
+	// service's own parameters, like every real hash.
+	dummyHash func() string
 }
 
 // NewService returns the auth service.
@@ -156,7 +161,15 @@ func NewService(store Store, cfg Config, sealer Sealer, mailer Mailer, now mamor
 	} else {
 		log.Warn("passkeys are unavailable: base_url names an IP address, and WebAuthn needs a domain name", "base_url", cfg.BaseURL)
 	}
-	return &Service{store: store, cfg: cfg, sealer: sealer, mailer: mailer, now: now, log: log, wa: wa}, nil
+	s := &Service{store: store, cfg: cfg, sealer: sealer, mailer: mailer, now: now, log: log, wa: wa}
+	s.dummyHash = sync.OnceValue(func() string {
+		h, err := HashPassword("mamori-dummy-password-for-timing", cfg.Argon2)
+		if err != nil {
+			panic(err)
+		}
+		return h
+	})
+	return s, nil
 }
 
 // Now is the service's clock.

@@ -50,7 +50,7 @@ func (s *Service) SignIn(ctx context.Context, login, password string, c Client) 
 	if _, err := s.checkThrottles(ctx, loginKey(login), addrKey(c.Addr)); err != nil {
 		// Locked: no password check, but still the same cost, so a locked
 		// account does not answer faster than an unknown one.
-		VerifyPassword(password, dummyHash(), s.cfg.Argon2)
+		VerifyPassword(password, s.dummyHash(), s.cfg.Argon2)
 		s.fail(ctx, ev, "throttled", false)
 		return nil, err
 	}
@@ -59,7 +59,7 @@ func (s *Service) SignIn(ctx context.Context, login, password string, c Client) 
 		if mamori.ErrorCode(err) != mamori.ENOTFOUND {
 			return nil, err
 		}
-		VerifyPassword(password, dummyHash(), s.cfg.Argon2)
+		VerifyPassword(password, s.dummyHash(), s.cfg.Argon2)
 		s.fail(ctx, ev, "unknown_user", true)
 		return nil, errSignInFailed
 	}

@@ -144,8 +144,7 @@ func matchTOTP(secret, code string, now time.Time) (int64, bool) {
 	step := now.Unix() / totpPeriod
 	found, match := int64(0), false
 	for d := int64(-totpSkew); d <= totpSkew; d++ {
-		want, err := totp.GenerateCodeCustom(secret, time.Unix((step+d)*totpPeriod, 0), totp.ValidateOpts{
-			Period: totpPeriod, Digits: totpDigits, Algorithm: otp.AlgorithmSHA1})
+		want, err := totpCode(secret, time.Unix((step+d)*totpPeriod, 0), int(totpDigits))
 		if err != nil {
 			return 0, false
 		}
@@ -155,6 +154,11 @@ func matchTOTP(secret, code string, now time.Time) (int64, bool) {
 		}
 	}
 	return found, match
+}
+
+// totpCode is the RFC 6238 code of a base32 secret at t (HMAC-SHA1, 30 s).
+func totpCode(secret string, t time.Time, digits int) (string, error) {
+	return totp.GenerateCodeCustom(secret, t, totp.ValidateOpts{Period: totpPeriod, Digits: otp.Digits(digits), Algorithm: otp.AlgorithmSHA1})
 }
 
 // verifyTOTP accepts code for the user if it matches a step later than the

@@ -385,3 +385,41 @@ func mapError(err error) error {
 	}
 	return err
 }
+
+// TableCounts returns the number of rows of every mamori table (tests use
+// it to prove that a refused request changed nothing).
+func (db *DB) TableCounts(ctx context.Context) (map[string]int, error) {
+	var q string
+	if db.dialect == SQLite {
+		q = `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`
+	} else {
+		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`
+	}
+	out := map[string]int{}
+	err := db.View(ctx, func(tx *Tx) error {
+		rows, err := tx.query(ctx, q)
+		if err != nil {
+			return err
+		}
+		var names []string
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				rows.Close()
+				return err
+			}
+			names = append(names, n)
+		}
+		rows.Close()
+		for _, n := range names {
+			var c int
+			// Table names come from the catalog, never from input.
+			if err := tx.queryRow(ctx, `SELECT count(*) FROM `+n).Scan(&c); err != nil {
+				return err
+			}
+			out[n] = c
+		}
+		return nil
+	})
+	return out, err
+}

@@ -279,11 +279,13 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rt *Route) {
 	// on a browser session.
 	if rt.Perm != mamori.Public {
 		if actor == nil {
+			refused(w, "unauthenticated")
 			w.Header().Set("WWW-Authenticate", `Bearer realm="mamori"`)
 			s.apiFail(w, r, mamori.Errorf(mamori.EUNAUTHENTICATED, "An API token is required."))
 			return
 		}
 		if !actor.Can(rt.Perm) {
+			refused(w, "permission")
 			s.denied(r, actor)
 			s.apiFail(w, r, mamori.Errorf(mamori.EFORBIDDEN, "You do not have permission to do this."))
 			return
@@ -343,12 +345,14 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request, rt *Route) {
 	w.Header().Set("Cache-Control", "no-store")
 	if unsafeMethod(r.Method) {
 		if err := s.checkCSRF(r, p); err != nil {
+			refused(w, "csrf")
 			s.pageFail(w, r, err)
 			return
 		}
 	}
 	if rt.Perm != mamori.Public {
 		if p == nil {
+			refused(w, "unauthenticated")
 			s.redirectToSignIn(w, r)
 			return
 		}
@@ -357,21 +361,31 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request, rt *Route) {
 			if p.Restriction == "password_change" {
 				target = "/account/password"
 			}
+			refused(w, "restricted")
 			http.Redirect(w, r, target, http.StatusSeeOther)
 			return
 		}
 		if !p.Actor.Can(rt.Perm) && !(p.Restriction != "" && rt.Perm == mamori.Authenticated) {
+			refused(w, "permission")
 			s.denied(r, p.Actor)
 			s.pageFail(w, r, mamori.Errorf(mamori.EFORBIDDEN, "You do not have permission to do this."))
 			return
 		}
 		if rt.StepUp && s.now().Sub(p.Session.AuthTime) > s.svc.Auth.StepUpWindow() {
+			refused(w, "step-up")
 			s.redirectToStepUp(w, r)
 			return
 		}
 	}
 	rt.Handler(w, r)
 }
+
+// RefusalHeader says why the middleware refused a request (unauthenticated,
+// permission, csrf, restricted, step-up). Handlers never set it, so clients,
+// monitoring and the authorization tests can tell a refusal from an answer.
+const RefusalHeader = "Mamori-Refusal"
+
+func refused(w http.ResponseWriter, why string) { w.Header().Set(RefusalHeader, why) }
 
 func unsafeMethod(m string) bool {
 	return m != http.MethodGet && m != http.MethodHead && m != http.MethodOptions
