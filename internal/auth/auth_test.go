@@ -455,3 +455,91 @@ func TestAPITokens(t *testing.T) {
 		t.Errorf("expired token: %d", got)
 	}
 }
+
+func sessionCookie(t *testing.T, e *mamoritest.Env, b *mamoritest.Browser) string {
+	t.Helper()
+	u, _ := url.Parse(e.URL)
+	for _, c := range b.Client.Jar.Cookies(u) {
+		if c.Name == mamoritest.SessionCookieName {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+func TestSessionRotation(t *testing.T) {
+	e := mamoritest.NewEnv(t, store.SQLite)
+	e.User("rot@example.jp", true, auth.RoleSecurityManager)
+	b := e.NewBrowser()
+	if res := b.SignIn("rot@example.jp", mamoritest.Password, true); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d", res.StatusCode)
+	}
+	first := sessionCookie(t, e, b)
+	// Signing in again while holding a session replaces it.
+	e.Clock.Add(31 * time.Second)
+	b.Get("/account")
+	res, _ := b.Post("/sign-in", url.Values{"email": {"rot@example.jp"}, "password": {mamoritest.Password}})
+	if !strings.HasPrefix(res.Header.Get("Location"), "/sign-in/mfa") {
+		t.Fatalf("second sign-in: %d %s", res.StatusCode, res.Header.Get("Location"))
+	}
+	b.Post("/sign-in/mfa", url.Values{"code": {e.Code()}})
+	second := sessionCookie(t, e, b)
+	ctx := context.Background()
+	c := auth.Client{Addr: "127.0.0.1"}
+	if first == second || second == "" {
+		t.Fatalf("session ID did not change at sign-in")
+	}
+	if _, err := e.Auth.Authenticate(ctx, first, c); err == nil {
+		t.Error("the session from before the sign-in still works")
+	}
+	// A step-up (privilege elevation) rotates it again.
+	e.Clock.Add(31 * time.Second)
+	b.Get("/account/reauth")
+	res, _ = b.Post("/account/reauth", url.Values{"password": {mamoritest.Password}, "code": {e.Code()}, "next": {"/account"}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/account" {
+		t.Fatalf("step-up: %d %s", res.StatusCode, res.Header.Get("Location"))
+	}
+	third := sessionCookie(t, e, b)
+	if third == second {
+		t.Fatal("session ID did not change at step-up")
+	}
+	if _, err := e.Auth.Authenticate(ctx, second, c); err == nil {
+		t.Error("the session from before the step-up still works")
+	}
+	if _, err := e.Auth.Authenticate(ctx, third, c); err != nil {
+		t.Errorf("the rotated session: %v", err)
+	}
+}
+
+func TestPrivilegedEventsNotifyAdministrators(t *testing.T) {
+	e := mamoritest.NewEnv(t, store.SQLite)
+	a1 := e.User("a1@example.jp", true, auth.RoleAdmin)
+	a2 := e.User("a2@example.jp", true, auth.RoleAdmin)
+	target := e.User("staff@example.jp", true, auth.RoleViewer)
+	ctx := signedIn(t, e, a1)
+	if err := e.Auth.SetUserRoles(ctx, target.ID, []string{auth.RoleViewer, auth.RoleSecurityManager}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Auth.ResetMFA(ctx, target.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Auth.UpdateSettings(ctx, auth.SecuritySettings{PasswordLevel: 4, MFAForAll: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Auth.SetUserRoles(ctx, a1.ID, []string{auth.RoleSecurityManager}); mamori.ErrorCode(err) != mamori.EFORBIDDEN {
+		t.Errorf("an administrator changed their own roles: %v", err)
+	}
+	for _, a := range []*auth.User{a1, a2} {
+		ns, err := e.Auth.MyNotifications(signedIn(t, e, a), 10)
+		if err != nil || len(ns) != 3 {
+			t.Errorf("%s: %d notifications, %v; want role change, MFA reset, settings", a.Email, len(ns), err)
+		}
+		if e.Mail.Count(a.Email) != 3 {
+			t.Errorf("%s: %d mails", a.Email, e.Mail.Count(a.Email))
+		}
+	}
+	// An administrator's sign-in is also a privileged event.
+	if _, err := e.Auth.SignIn(context.Background(), "a2@example.jp", mamoritest.Password, auth.Client{Addr: "192.0.2.5"}); err != nil {
+		t.Fatal(err)
+	}
+}

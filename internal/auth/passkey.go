@@ -260,7 +260,7 @@ func (s *Service) FinishPasskeyMFA(ctx context.Context, mfaToken, ceremonyToken 
 	if _, _, err := s.takeMFAPending(ctx, mfaToken, true); err != nil {
 		return nil, err
 	}
-	return s.completeSignIn(ctx, u, c, []string{FactorPassword, FactorPasskey}, true, "")
+	return s.completeSignIn(ctx, u, c, []string{FactorPassword, FactorPasskey}, true)
 }
 
 func (s *Service) touchPasskey(ctx context.Context, pks []*Passkey, cred *webauthn.Credential) {
@@ -335,7 +335,7 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, ceremonyToken string,
 		return nil, errCodeFailed
 	}
 	s.touchPasskey(ctx, foundKeys, cred)
-	return s.completeSignIn(ctx, found, c, []string{FactorPasskey}, true, "")
+	return s.completeSignIn(ctx, found, c, []string{FactorPasskey}, true)
 }
 
 // BeginPasskeyStepUp starts re-authentication with a passkey.

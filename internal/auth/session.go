@@ -147,6 +147,26 @@ func (s *Service) Authenticate(ctx context.Context, token string, c Client) (*Pr
 	return p, nil
 }
 
+// RotateSession replaces the principal's session with a new one carrying
+// the same authentication state: after a change of privilege (MFA just
+// enrolled, a step-up) the old session ID stops working, so an ID that
+// leaked before the change is worth nothing after it.
+func (s *Service) RotateSession(ctx context.Context, p *Principal, c Client) (*NewSession, error) {
+	cur, err := s.store.SessionByHash(ctx, p.Session.IDHash)
+	if err != nil {
+		return nil, err
+	}
+	tok := randomToken(32)
+	now := s.Now()
+	ns := *cur
+	ns.IDHash, ns.CSRFToken, ns.LastSeenAt = hashToken(tok), randomToken(32), now
+	ns.RemoteAddr, ns.UserAgent = c.Addr, truncate(c.UserAgent, 512)
+	if err := s.store.CreateSession(ctx, &ns, cur.IDHash); err != nil {
+		return nil, err
+	}
+	return &NewSession{Token: tok, Session: &ns}, nil
+}
+
 // Restricted reports the kind of restriction: "mfa_enrol" or "password_change".
 func (p *Principal) Restricted() string { return p.Restriction }
 

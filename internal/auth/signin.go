@@ -99,7 +99,7 @@ func (s *Service) SignIn(ctx context.Context, login, password string, c Client) 
 		s.record(ctx, ev, false)
 		return &SignInResult{MFAToken: tok, MFAMethods: methods}, nil
 	}
-	sess, err := s.completeSignIn(ctx, u, c, []string{FactorPassword}, false, "")
+	sess, err := s.completeSignIn(ctx, u, c, []string{FactorPassword}, false)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +107,7 @@ func (s *Service) SignIn(ctx context.Context, login, password string, c Client) 
 }
 
 // completeSignIn records the success and creates the session.
-func (s *Service) completeSignIn(ctx context.Context, u *User, c Client, factors []string, mfa bool, replaces string) (*NewSession, error) {
+func (s *Service) completeSignIn(ctx context.Context, u *User, c Client, factors []string, mfa bool) (*NewSession, error) {
 	ev := &SignInEvent{ID: mamori.NewID(), At: s.Now(), UserID: u.ID, Login: u.Email, Action: ActionLogin,
 		Factor: strings.Join(factors, "+"), Outcome: OutcomeSuccess, RemoteAddr: c.Addr, UserAgent: truncate(c.UserAgent, 512)}
 	actx := mamori.WithActor(ctx, &mamori.Actor{UserID: u.ID, RemoteAddr: c.Addr, RequestID: requestIDFrom(ctx)})
@@ -115,7 +115,7 @@ func (s *Service) completeSignIn(ctx context.Context, u *User, c Client, factors
 	if err := s.store.RecordSignIn(ctx, ev, true); err != nil {
 		return nil, err
 	}
-	sess, err := s.startSession(ctx, u, c, factors, mfa, replaces, aev)
+	sess, err := s.startSession(ctx, u, c, factors, mfa, c.Session, aev)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +219,7 @@ func (s *Service) VerifyMFA(ctx context.Context, mfaToken, code string, c Client
 	if _, _, err := s.takeMFAPending(ctx, mfaToken, true); err != nil {
 		return nil, err
 	}
-	return s.completeSignIn(ctx, u, c, []string{FactorPassword, factor}, true, "")
+	return s.completeSignIn(ctx, u, c, []string{FactorPassword, factor}, true)
 }
 
 // checkSecondFactor accepts a current TOTP code (never one used before) or

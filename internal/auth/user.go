@@ -141,4 +141,7 @@ type SignInFilter struct {
 type Client struct {
 	Addr      string // IP address
 	UserAgent string
+	// Session is the hash of the session the browser already holds, if
+	// any: a new sign-in revokes it (the session ID rotates at sign-in).
+	Session string
 }

@@ -96,6 +96,7 @@ func (s *Server) reauth(w http.ResponseWriter, r *http.Request) {
 		s.formError(w, r, "reauth", "Confirm it is you", reauthPage{Next: next, TOTP: p.User.HasTOTP, Passkeys: p.User.Passkeys > 0}, err)
 		return
 	}
+	s.rotate(w, r)
 	s.flash(w, "ok", "stepped_up")
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
@@ -119,6 +120,7 @@ func (s *Server) reauthPasskeyFinish(w http.ResponseWriter, r *http.Request) {
 		s.jsonFail(w, r, err)
 		return
 	}
+	s.rotate(w, r)
 	writeJSON(w, http.StatusOK, map[string]string{"redirect": safeNext(r.URL.Query().Get("next"))})
 }
 
@@ -173,6 +175,7 @@ func (s *Server) totpConfirm(w http.ResponseWriter, r *http.Request) {
 		s.formError(w, r, "totp", "Set up an authenticator app", totpPage{Enrolment: e}, err)
 		return
 	}
+	s.rotate(w, r)
 	s.page(w, r, "recovery-codes", "Recovery codes", totpPage{Codes: codes})
 }
 
@@ -215,6 +218,7 @@ func (s *Server) passkeyRegisterFinish(w http.ResponseWriter, r *http.Request) {
 		s.jsonFail(w, r, err)
 		return
 	}
+	s.rotate(w, r)
 	s.flash(w, "ok", "passkey_added")
 	writeJSON(w, http.StatusOK, map[string]string{"redirect": "/account/security"})
 }

@@ -33,7 +33,7 @@ const mfaCookieAge = 300
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.PostFormValue("next"))
 	ctx := auth.WithRequestID(r.Context(), requestID(r))
-	res, err := s.svc.Auth.SignIn(ctx, r.PostFormValue("email"), r.PostFormValue("password"), clientOf(r))
+	res, err := s.svc.Auth.SignIn(ctx, r.PostFormValue("email"), r.PostFormValue("password"), signInClient(r))
 	if err != nil {
 		s.formError(w, r, "sign-in", "Sign in", signInPage{Next: next}, err)
 		return
@@ -44,6 +44,29 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.startSession(w, r, res.Session, next)
+}
+
+// signInClient is the client of a sign-in request; a session the browser
+// already holds is replaced (rotated) by the new one.
+func signInClient(r *http.Request) auth.Client {
+	c := clientOf(r)
+	if p := principal(r); p != nil {
+		c.Session = p.Session.IDHash
+	}
+	return c
+}
+
+// rotate gives the signed-in user a new session ID after a change of
+// privilege (MFA enrolled, re-authentication).
+func (s *Server) rotate(w http.ResponseWriter, r *http.Request) {
+	p := principal(r)
+	ns, err := s.svc.Auth.RotateSession(r.Context(), p, clientOf(r))
+	if err != nil {
+		s.log.WarnContext(r.Context(), "rotate session", "request_id", requestID(r), "error", err)
+		return
+	}
+	s.setCookie(w, "session", ns.Token, 0)
+	p.Session = ns.Session
 }
 
 // startSession sets the (new, rotated) session cookie and moves on.
@@ -69,7 +92,7 @@ func (s *Server) mfaForm(w http.ResponseWriter, r *http.Request) {
 func (s *Server) mfaSubmit(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.PostFormValue("next"))
 	ctx := auth.WithRequestID(r.Context(), requestID(r))
-	ns, err := s.svc.Auth.VerifyMFA(ctx, s.cookie(r, "mfa"), r.PostFormValue("code"), clientOf(r))
+	ns, err := s.svc.Auth.VerifyMFA(ctx, s.cookie(r, "mfa"), r.PostFormValue("code"), signInClient(r))
 	if err != nil {
 		if errors.Is(err, auth.ErrSessionEnded) {
 			http.Redirect(w, r, "/sign-in", http.StatusSeeOther)
@@ -114,7 +137,7 @@ func (s *Server) passkeyMFAFinish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := auth.WithRequestID(r.Context(), requestID(r))
-	ns, err := s.svc.Auth.FinishPasskeyMFA(ctx, s.cookie(r, "mfa"), r.Header.Get("X-Ceremony"), body, clientOf(r))
+	ns, err := s.svc.Auth.FinishPasskeyMFA(ctx, s.cookie(r, "mfa"), r.Header.Get("X-Ceremony"), body, signInClient(r))
 	if err != nil {
 		s.jsonFail(w, r, err)
 		return
@@ -140,7 +163,7 @@ func (s *Server) passkeySignInFinish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := auth.WithRequestID(r.Context(), requestID(r))
-	ns, err := s.svc.Auth.FinishPasskeySignIn(ctx, r.Header.Get("X-Ceremony"), body, clientOf(r))
+	ns, err := s.svc.Auth.FinishPasskeySignIn(ctx, r.Header.Get("X-Ceremony"), body, signInClient(r))
 	if err != nil {
 		s.jsonFail(w, r, err)
 		return
