@@ -25,8 +25,8 @@ const MaxDocumentSize = 64 << 20
 // summary of its counts, so that readers (and the done-criterion of the
 // FSA catalog) can check the totals without walking the tree.
 type document struct {
-	Schema  string   `json:"schema"`
-	Summary *Summary `json:"summary,omitempty"`
+	Schema   string   `json:"schema"`
+	Summary  *Summary `json:"summary,omitempty"`
 	*Catalog `yaml:",inline"`
 }
 
