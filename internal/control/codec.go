@@ -91,10 +91,23 @@ func DecodeYAML(data []byte) (*Catalog, error) {
 	}
 	var d document
 	d.Catalog = &Catalog{}
-	if err := yaml.UnmarshalWithOptions(data, &d, yaml.Strict()); err != nil {
+	if err := UnmarshalYAML(data, &d, yaml.Strict()); err != nil {
 		return nil, mamori.Wrap(mamori.EINVALID, err, "The catalog file is not valid YAML for a mamori catalog: "+firstLine(err.Error()))
 	}
 	return finish(d)
+}
+
+// UnmarshalYAML is yaml.UnmarshalWithOptions that turns a panic inside the
+// YAML library into an error: some malformed documents (a tag on an empty
+// value decoded into a slice, found by fuzzing go-yaml v1.19.2) crash it,
+// and bad input must never crash mamori.
+func UnmarshalYAML(data []byte, v any, opts ...yaml.DecodeOption) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the YAML parser failed on this input (%v)", r)
+		}
+	}()
+	return yaml.UnmarshalWithOptions(data, v, opts...)
 }
 
 func finish(d document) (*Catalog, error) {
@@ -122,11 +135,12 @@ func jsonError(data []byte, err error) error {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
-		line, col := LineCol(data, syn.Offset)
+		line, col := LineCol(data, syn.Offset-1) // Offset is just past the bad byte
 		return mamori.Wrap(mamori.EINVALID, err, fmt.Sprintf("The file is not valid JSON at line %d, column %d: %s.", line, col, syn.Error()))
 	case errors.As(err, &typ):
 		line, col := LineCol(data, typ.Offset)
-		return mamori.Wrap(mamori.EINVALID, err, fmt.Sprintf("At line %d, column %d, field %q must be %s, not %s.", line, col, typ.Field, typ.Type, typ.Value))
+		field := strings.TrimPrefix(typ.Field, "Catalog.")
+		return mamori.Wrap(mamori.EINVALID, err, fmt.Sprintf("At line %d, column %d, field %q must be %s, not %s.", line, col, field, typ.Type, typ.Value))
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return mamori.Wrap(mamori.EINVALID, err, "The file is empty or ends too early.")
 	}
