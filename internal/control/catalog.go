@@ -218,7 +218,7 @@ func (c *Catalog) EditionTime() (time.Time, error) {
 }
 
 var (
-	frameworkIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*[a-z0-9]$`)
+	frameworkIDPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$`)
 	// Node, condition and group IDs are OSCAL tokens restricted to ASCII,
 	// so that every catalog exports to OSCAL unchanged.
 	tokenPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9._-]*$`)
