@@ -51,6 +51,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"version", "print the version and build information", runVersion},
+		{"catalog", "list, show, export and check control catalogs (FSA guideline …)", runCatalog},
 	}
 }
 

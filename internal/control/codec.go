@@ -141,8 +141,11 @@ func jsonError(data []byte, err error) error {
 		line, col := LineCol(data, typ.Offset)
 		field := strings.TrimPrefix(typ.Field, "Catalog.")
 		return mamori.Wrap(mamori.EINVALID, err, fmt.Sprintf("At line %d, column %d, field %q must be %s, not %s.", line, col, field, typ.Type, typ.Value))
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return mamori.Wrap(mamori.EINVALID, err, "The file is empty or ends too early.")
+	case errors.Is(err, io.EOF):
+		return mamori.Wrap(mamori.EINVALID, err, "The file is empty.")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		line, _ := LineCol(data, int64(len(data)))
+		return mamori.Wrap(mamori.EINVALID, err, fmt.Sprintf("The file ends too early, at line %d: the JSON is cut off.", line))
 	}
 	return mamori.Wrap(mamori.EINVALID, err, "The file could not be read: "+firstLine(err.Error()))
 }

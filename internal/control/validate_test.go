@@ -214,6 +214,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"schema", strings.Replace(good, control.Schema, "other/v9", 1), "schema"},
 		{"summary mismatch", strings.Replace(good, `"items": 2`, `"items": 3`, 1), "summary"},
 		{"empty", "", "empty"},
+		{"cut off", good[:200], "ends too early, at line"},
 		{"trailing", good + "{}", "after the catalog"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
