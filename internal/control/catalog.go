@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode"
 )
@@ -40,7 +41,14 @@ type Catalog struct {
 	Nodes    []*Node   `json:"nodes"`
 	Mappings []Mapping `json:"mappings,omitempty"`
 
-	index  map[string]*Node
+	// idx is built by Validate (or on first lookup) and swapped atomically,
+	// so that a shared catalog can be validated, exported and queried from
+	// several goroutines at once.
+	idx atomic.Pointer[index]
+}
+
+type index struct {
+	node   map[string]*Node
 	parent map[string]*Node
 }
 

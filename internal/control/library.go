@@ -110,8 +110,12 @@ var shippedFiles embed.FS
 
 // Shipped returns the catalogs that come with mamori: the FSA guideline
 // (fsa-csgl), the 2022 advisory (fsa-2022-advisory) and the FinTech
-// checkpoints (fintech-checkpoints). They are parsed and validated once.
-var Shipped = sync.OnceValues(func() (*Library, error) {
+// checkpoints (fintech-checkpoints). They are parsed and validated on the
+// first call; every call returns the same library, which callers must not
+// modify.
+func Shipped() (*Library, error) { return loadShipped() }
+
+var loadShipped = sync.OnceValues(func() (*Library, error) {
 	return LoadLibrary(shippedFiles, "catalogs")
 })
 

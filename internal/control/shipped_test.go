@@ -261,3 +261,30 @@ func TestAdvisoryAndFinTechShape(t *testing.T) {
 		t.Errorf("only %d bad examples", bad)
 	}
 }
+
+// A shared catalog can be validated, exported and queried at once (run
+// with -race).
+func TestConcurrentUse(t *testing.T) {
+	c := mustCatalog(t, "fsa-csgl")
+	done := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		go func(i int) {
+			var err error
+			switch i % 3 {
+			case 0:
+				err = c.Validate()
+			case 1:
+				_, err = c.Path("FSA-CSGL-2.3.4.2-B01")
+			default:
+				var b strings.Builder
+				err = control.EncodeJSON(&b, c)
+			}
+			done <- err
+		}(i)
+	}
+	for i := 0; i < 8; i++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}

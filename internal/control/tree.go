@@ -41,30 +41,31 @@ func WalkNode(n *Node, fn func(n, parent *Node, depth int) error) error {
 }
 
 // reindex builds the ID and parent indexes. Duplicate IDs keep the first.
-func (c *Catalog) reindex() {
-	c.index = make(map[string]*Node)
-	c.parent = make(map[string]*Node)
+func (c *Catalog) reindex() *index {
+	ix := &index{node: make(map[string]*Node), parent: make(map[string]*Node)}
 	_ = c.Walk(func(n, parent *Node, _ int) error {
-		if _, dup := c.index[n.ID]; !dup {
-			c.index[n.ID] = n
+		if _, dup := ix.node[n.ID]; !dup {
+			ix.node[n.ID] = n
 			if parent != nil {
-				c.parent[n.ID] = parent
+				ix.parent[n.ID] = parent
 			}
 		}
 		return nil
 	})
+	c.idx.Store(ix)
+	return ix
 }
 
-func (c *Catalog) ensureIndex() {
-	if c.index == nil {
-		c.reindex()
+func (c *Catalog) index() *index {
+	if ix := c.idx.Load(); ix != nil {
+		return ix
 	}
+	return c.reindex()
 }
 
 // Node returns the node with the given ID, or an ENOTFOUND error.
 func (c *Catalog) Node(id string) (*Node, error) {
-	c.ensureIndex()
-	if n, ok := c.index[id]; ok {
+	if n, ok := c.index().node[id]; ok {
 		return n, nil
 	}
 	return nil, mamori.Errorf(mamori.ENOTFOUND, "Catalog %s has no requirement %q.", c.Framework.ID, id)
@@ -72,8 +73,7 @@ func (c *Catalog) Node(id string) (*Node, error) {
 
 // Has reports whether the catalog has a node with the given ID.
 func (c *Catalog) Has(id string) bool {
-	c.ensureIndex()
-	_, ok := c.index[id]
+	_, ok := c.index().node[id]
 	return ok
 }
 
@@ -83,7 +83,7 @@ func (c *Catalog) Parent(id string) (*Node, error) {
 	if _, err := c.Node(id); err != nil {
 		return nil, err
 	}
-	return c.parent[id], nil
+	return c.index().parent[id], nil
 }
 
 // Path returns the chain of nodes from the top level down to the node.
@@ -93,7 +93,8 @@ func (c *Catalog) Path(id string) ([]*Node, error) {
 		return nil, err
 	}
 	path := []*Node{n}
-	for p := c.parent[n.ID]; p != nil; p = c.parent[p.ID] {
+	parents := c.index().parent
+	for p := parents[n.ID]; p != nil; p = parents[p.ID] {
 		path = append([]*Node{p}, path...)
 	}
 	return path, nil
