@@ -157,6 +157,9 @@ func runCatalogShow(_ context.Context, e *env, args []string) error {
 		case control.TierDesirable:
 			mark = " [" + control.Text{"ja": "望ましい", "en": "desirable"}.Get(*lang) + "]"
 		}
+		if !n.AppliesAlways() {
+			mark += " [" + control.Text{"ja": "条件付き", "en": "conditional"}.Get(*lang) + "]"
+		}
 		fmt.Fprintf(w, "%s%s %s%s  (%s)\n", indent, n.Ref, n.Title.Get(*lang), mark, n.ID)
 		return nil
 	})

@@ -281,3 +281,25 @@ func FuzzDecodeYAML(f *testing.F) {
 		}
 	})
 }
+
+func TestSlugAndTokens(t *testing.T) {
+	for in, want := range map[string]string{
+		"NIST Special Publication 800-53 Revision 5.1.1 MODERATE IMPACT BASELINE": "nist-special-publication-800-53-revision-5.1.1-moderate-impact-baseline",
+		"NIST SP 800-53 Rev. 5": "nist-sp-800-53-rev-5",
+		"ANSSI-GUIDE-HYGIENE":   "anssi-guide-hygiene",
+		"金融庁 ガイドライン 2025":       "2025",
+		"  --x--  ":             "x",
+	} {
+		if got := control.Slug(in); got != want {
+			t.Errorf("Slug(%q) = %q, want %q", in, got, want)
+		}
+		if want != "" && !control.ValidFrameworkID(control.Slug(in)) {
+			t.Errorf("Slug(%q) is not a valid framework ID", in)
+		}
+	}
+	for tok, ok := range map[string]bool{"FSA-CSGL-2.2.3-B03": true, "ac-2.1": true, "_x": true, "1a": false, "a b": false, "ä": false, "": false} {
+		if control.ValidToken(tok) != ok {
+			t.Errorf("ValidToken(%q) = %v", tok, !ok)
+		}
+	}
+}
