@@ -12,7 +12,6 @@
 package control
 
 import (
-	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -265,21 +264,6 @@ func Slug(s string) string {
 		out = strings.Trim(out[:100], "-.")
 	}
 	return out
-}
-
-// MustText is a helper for tests and importers: a Text with the given
-// language/value pairs.
-func MustText(pairs ...string) Text {
-	if len(pairs)%2 != 0 {
-		panic(fmt.Sprintf("control.MustText: odd number of arguments (%d)", len(pairs)))
-	}
-	t := Text{}
-	for i := 0; i < len(pairs); i += 2 {
-		if pairs[i+1] != "" {
-			t[pairs[i]] = pairs[i+1]
-		}
-	}
-	return t
 }
 
 // Text is a string in several languages, keyed by BCP 47 tag ("ja", "en").
