@@ -288,3 +288,14 @@ func TestConcurrentUse(t *testing.T) {
 		}
 	}
 }
+
+// Every FSA item has evidence hints, its own or its sections'.
+func TestFSAEvidenceHints(t *testing.T) {
+	c := mustCatalog(t, "fsa-csgl")
+	for _, n := range c.Items() {
+		hints, err := c.EvidenceHints(n.ID)
+		if err != nil || len(hints) == 0 {
+			t.Errorf("%s has no evidence hints", n.ID)
+		}
+	}
+}
