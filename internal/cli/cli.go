@@ -55,6 +55,7 @@ func commands() []command {
 		{"config", "check: validate and print the effective configuration, secrets redacted", runConfig},
 		{"admin", "create: create an administrator account", runAdmin},
 		{"version", "print the version and build information", runVersion},
+		{"catalog", "list, show, export and check control catalogs (FSA guideline …)", runCatalog},
 	}
 }
 
