@@ -51,6 +51,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"version", "print the version and build information", runVersion},
+		{"vuln", "match SBOMs against vulnerability advisories (vuln match)", runVuln},
 	}
 }
 

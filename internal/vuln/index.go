@@ -298,7 +298,11 @@ func (ix *Index) Match(p Package) (matches []Match, err error) {
 	key := p.Key()
 	pv := &parsedVersion{raw: p.Version, ecosystem: p.Ecosystem}
 	var last *Advisory
-	for _, e := range ix.byKey[key] {
+	entries := ix.byKey[key]
+	if len(entries) > 0 {
+		matches = make([]Match, 0, len(entries))
+	}
+	for _, e := range entries {
 		if !releaseMatches(key.Ecosystem, e.suffix, p.Release) {
 			continue
 		}

@@ -2,6 +2,7 @@ package vuln
 
 import (
 	"cmp"
+	"runtime"
 	"slices"
 	"sync"
 
@@ -337,33 +338,56 @@ func newFinding(sbomID string, ps *pkgState, mt *Match) Finding {
 }
 
 // FindingsFor matches packages against ix once, without keeping state:
-// the one-shot path of the CLI.
+// the one-shot path of the CLI. Findings come back in Compare order.
 func FindingsFor(ix *Index, sbomID string, pkgs []Package) (out []Finding, versionErrs []error) {
-	seen := map[pv]*pkgState{}
-	var order []pv
+	seen := make(map[pv]*pkgState, len(pkgs))
+	order := make([]*pkgState, 0, len(pkgs))
 	for _, p := range pkgs {
 		k := pv{p.Key(), p.Release, p.Version}
 		ps := seen[k]
 		if ps == nil {
 			ps = &pkgState{pkg: p}
 			seen[k] = ps
-			order = append(order, k)
+			order = append(order, ps)
 		}
 		if p.Ref != "" {
 			ps.refs = append(ps.refs, p.Ref)
 		}
 	}
-	for _, k := range order {
-		ps := seen[k]
-		matches, err := ix.Match(ps.pkg)
-		if err != nil {
-			versionErrs = append(versionErrs, err)
-		}
-		for i := range matches {
-			out = append(out, newFinding(sbomID, ps, &matches[i]))
+	// Matching in name order makes the findings come out almost sorted,
+	// so the final sort moves little.
+	slices.SortFunc(order, func(a, b *pkgState) int {
+		return cmp.Or(cmp.Compare(a.pkg.Ecosystem, b.pkg.Ecosystem), cmp.Compare(a.pkg.Name, b.pkg.Name), cmp.Compare(a.pkg.Version, b.pkg.Version))
+	})
+	// Match in parallel: the index is read-only here.
+	all := make([][]Match, len(order))
+	errs := make([]error, len(order))
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(order)/256))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(order); i += workers {
+				all[i], errs[i] = ix.Match(order[i].pkg)
+			}
+		})
+	}
+	wg.Wait()
+	n := 0
+	for i := range order {
+		n += len(all[i])
+		if errs[i] != nil {
+			versionErrs = append(versionErrs, errs[i])
 		}
 	}
-	slices.SortFunc(out, func(a, b Finding) int { return Compare(&a, &b) })
+	out = make([]Finding, 0, n)
+	for i, ps := range order {
+		for j := range all[i] {
+			out = append(out, newFinding(sbomID, ps, &all[i][j]))
+		}
+	}
+	if !slices.IsSortedFunc(out, func(a, b Finding) int { return Compare(&a, &b) }) {
+		slices.SortStableFunc(out, func(a, b Finding) int { return Compare(&a, &b) })
+	}
 	return out, versionErrs
 }
 
