@@ -40,12 +40,13 @@ type entry struct {
 type cversion struct {
 	raw    string
 	parsed semantic.Version // nil when the ecosystem cannot parse it
+	v      version
 }
 
 type crange struct {
 	semver bool // SEMVER ordering rather than the ecosystem's
 	events []cevent
-	limits []semantic.Version
+	limits []version
 }
 
 type eventKind uint8
@@ -60,7 +61,30 @@ type cevent struct {
 	kind eventKind
 	zero bool // introduced "0": before every version
 	raw  string
-	v    semantic.Version
+	v    version
+}
+
+// version is a parsed version with its fast SemVer form when it has one.
+type version struct {
+	v semantic.Version
+	f fastSemver
+}
+
+func newVersion(v semantic.Version, raw string) version {
+	out := version{v: v}
+	if _, ok := v.(semantic.SemverVersion); ok {
+		out.f = parseFastSemver(raw)
+	}
+	return out
+}
+
+// compare orders a and b: natively when both have a fast form, else with
+// osv-scalibr's semantic.
+func (a version) compare(b version) (int, error) {
+	if a.f.ok && b.f.ok {
+		return a.f.compare(b.f), nil
+	}
+	return a.v.Compare(b.v)
 }
 
 // Match is one advisory that affects a package.
@@ -174,7 +198,11 @@ func (ix *Index) put(a *Advisory) []Key {
 			if err != nil {
 				pv = nil
 			}
-			e.versions = append(e.versions, cversion{raw: v, parsed: pv})
+			cv := cversion{raw: v, parsed: pv}
+			if pv != nil {
+				cv.v = newVersion(pv, v)
+			}
+			e.versions = append(e.versions, cv)
 		}
 		for j, r := range af.Ranges {
 			cr, err := compileRange(r, base)
@@ -227,7 +255,7 @@ func compileRange(r Range, ecosystem string) (*crange, error) {
 			if err != nil {
 				return nil, fmt.Errorf("limit %q: %w", ev.Limit, err)
 			}
-			cr.limits = append(cr.limits, v)
+			cr.limits = append(cr.limits, newVersion(v, ev.Limit))
 			continue
 		default:
 			continue
@@ -238,7 +266,7 @@ func compileRange(r Range, ecosystem string) (*crange, error) {
 			if err != nil {
 				return nil, fmt.Errorf("version %q: %w", raw, err)
 			}
-			ce.v = v
+			ce.v = newVersion(v, raw)
 		}
 		cr.events = append(cr.events, ce)
 	}
@@ -253,7 +281,7 @@ func compileRange(r Range, ecosystem string) (*crange, error) {
 		case b.zero:
 			return 1
 		}
-		c, err := a.v.Compare(b.v)
+		c, err := a.v.v.Compare(b.v.v)
 		if err != nil {
 			sortErr = err
 		}
@@ -269,21 +297,25 @@ func compileRange(r Range, ecosystem string) (*crange, error) {
 type parsedVersion struct {
 	raw                string
 	ecosystem          string
-	eco, sem           semantic.Version
+	eco, sem           version
 	ecoErr             error
 	ecoDone, semParsed bool
 }
 
-func (p *parsedVersion) get(semver bool) (semantic.Version, error) {
+func (p *parsedVersion) get(semver bool) (version, error) {
 	if semver {
 		if !p.semParsed {
-			p.sem = semantic.ParseSemverVersion(p.raw)
+			p.sem = newVersion(semantic.ParseSemverVersion(p.raw), p.raw)
 			p.semParsed = true
 		}
 		return p.sem, nil
 	}
 	if !p.ecoDone {
-		p.eco, p.ecoErr = semantic.Parse(p.raw, p.ecosystem)
+		v, err := semantic.Parse(p.raw, p.ecosystem)
+		p.ecoErr = err
+		if err == nil {
+			p.eco = newVersion(v, p.raw)
+		}
 		p.ecoDone = true
 	}
 	return p.eco, p.ecoErr
@@ -369,7 +401,7 @@ func (e *entry) affects(pv *parsedVersion) (hit bool, fixed []string, err error)
 		}
 		if v.parsed != nil {
 			if p, perr := pv.get(false); perr == nil {
-				if c, cerr := p.Compare(v.parsed); cerr == nil && c == 0 {
+				if c, cerr := p.compare(v.v); cerr == nil && c == 0 {
 					hit = true
 					break
 				}
@@ -396,11 +428,11 @@ func (e *entry) affects(pv *parsedVersion) (hit bool, fixed []string, err error)
 }
 
 // contains is the OSV schema's evaluation of one range.
-func (r *crange) contains(v semantic.Version) bool {
+func (r *crange) contains(v version) bool {
 	if len(r.limits) > 0 {
 		below := false
 		for _, l := range r.limits {
-			if c, err := v.Compare(l); err == nil && c < 0 {
+			if c, err := v.compare(l); err == nil && c < 0 {
 				below = true
 				break
 			}
@@ -416,7 +448,7 @@ func (r *crange) contains(v semantic.Version) bool {
 			vulnerable = true
 			continue
 		}
-		c, err := v.Compare(ev.v)
+		c, err := v.compare(ev.v)
 		if err != nil {
 			return false
 		}
@@ -439,14 +471,14 @@ func (r *crange) contains(v semantic.Version) bool {
 }
 
 // fixedAbove lists the range's fixed versions above v, in order.
-func (r *crange) fixedAbove(v semantic.Version) []string {
+func (r *crange) fixedAbove(v version) []string {
 	var out []string
 	for i := range r.events {
 		ev := &r.events[i]
 		if ev.kind != evFixed {
 			continue
 		}
-		if c, err := v.Compare(ev.v); err == nil && c < 0 {
+		if c, err := v.compare(ev.v); err == nil && c < 0 {
 			out = append(out, ev.raw)
 		}
 	}
