@@ -66,6 +66,8 @@ func runVulnMatch(ctx context.Context, e *env, args []string) error {
 	fs.Var(&advisories, "advisories", "OSV advisories: a JSON file, a directory or a zip `path`; repeatable")
 	format := fs.String("format", "table", "output `format`: json, table or sarif")
 	failOn := fs.String("fail-on", "unknown", "exit 1 when a finding is at or above this `level`: unknown (any finding), low, medium, high, critical")
+	cacheDir := fs.String("cache-dir", defaultCacheDir(), "keep a decoded snapshot of the advisories in this `directory` (reused while the advisory files are unchanged)")
+	noCache := fs.Bool("no-cache", false, "decode the advisories without reading or writing the snapshot cache")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -108,7 +110,14 @@ func runVulnMatch(ctx context.Context, e *env, args []string) error {
 		loaded  *osv.Result
 		loadErr error
 	)
-	wg.Go(func() { loaded, loadErr = osv.Load(ctx, advisories...) })
+	cached := false
+	wg.Go(func() {
+		if *noCache || *cacheDir == "" {
+			loaded, loadErr = osv.Load(ctx, advisories...)
+			return
+		}
+		loaded, cached, loadErr = osv.LoadCached(ctx, *cacheDir, advisories...)
+	})
 	docs := make([]*sbom.Document, len(sboms))
 	var docErr error
 	for i, path := range sboms {
@@ -141,27 +150,38 @@ func runVulnMatch(ctx context.Context, e *env, args []string) error {
 	for _, p := range loaded.Problems {
 		fmt.Fprintf(e.stderr, "warning: skipped advisory %s\n", p.Error())
 	}
-	ix := vuln.NewIndex(loaded.Advisories)
+	pkgs := make([][]vuln.Package, len(docs))
+	var all []vuln.Package
+	for i, doc := range docs {
+		var skipped []vuln.Skip
+		pkgs[i], skipped = vuln.Packages(doc)
+		reportSkipped(e.stderr, sboms[i], skipped)
+		all = append(all, pkgs[i]...)
+	}
+	ix := vuln.NewIndex(vuln.Relevant(loaded.Advisories, all))
 	for id, probs := range ix.Problems() {
 		for _, p := range probs {
 			fmt.Fprintf(e.stderr, "warning: advisory %s: %s not evaluated\n", id, p)
 		}
 	}
 	if progress {
-		fmt.Fprintf(e.stderr, "Loaded %d advisories (%d withdrawn left out) in %s.\n", ix.Len(), loaded.Withdrawn, time.Since(start).Round(time.Millisecond))
+		from := "decoded"
+		if cached {
+			from = "from the cache"
+		}
+		fmt.Fprintf(e.stderr, "Loaded %d advisories (%s; %d withdrawn left out), %d about these packages, in %s.\n",
+			len(loaded.Advisories), from, loaded.Withdrawn, ix.Len(), time.Since(start).Round(time.Millisecond))
 	}
 
 	var findings []vuln.Finding
 	for i, doc := range docs {
-		pkgs, skipped := vuln.Packages(doc)
-		fs, verrs := vuln.FindingsFor(ix, sboms[i], pkgs)
+		fs, verrs := vuln.FindingsFor(ix, sboms[i], pkgs[i])
 		findings = append(findings, fs...)
-		reportSkipped(e.stderr, sboms[i], skipped)
 		for _, err := range verrs {
 			fmt.Fprintf(e.stderr, "warning: %s: %v\n", sboms[i], err)
 		}
 		if progress {
-			fmt.Fprintf(e.stderr, "%s: %d components, %d matched by package URL, %d findings.\n", sboms[i], len(doc.Components), len(pkgs), len(fs))
+			fmt.Fprintf(e.stderr, "%s: %d components, %d matched by package URL, %d findings.\n", sboms[i], len(doc.Components), len(pkgs[i]), len(fs))
 		}
 	}
 	slices.SortStableFunc(findings, func(a, b vuln.Finding) int {
@@ -244,6 +264,16 @@ func reportSkipped(w io.Writer, name string, skipped []vuln.Skip) {
 	}
 }
 
+// defaultCacheDir is the user's cache directory for mamori, or "" (no
+// cache) when the system has none.
+func defaultCacheDir() string {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(d, "mamori")
+}
+
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
@@ -253,41 +283,44 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-type jsonFinding struct {
-	SBOM      string   `json:"sbom"`
-	Ecosystem string   `json:"ecosystem"`
-	Package   string   `json:"package"`
-	Version   string   `json:"version"`
-	PURL      string   `json:"purl"`
-	ID        string   `json:"id"`
-	Aliases   []string `json:"aliases"`
-	Severity  string   `json:"severity"`
-	Score     *float64 `json:"score,omitempty"`
-	Fixed     []string `json:"fixed"`
-}
-
 // writeJSON writes {"findings":[…]} with one finding per line, streamed:
-// a portfolio can have a hundred thousand findings.
+// a portfolio can have a hundred thousand findings, so each line is
+// appended by hand rather than through reflection.
 func writeJSON(w io.Writer, findings []vuln.Finding) error {
 	if _, err := io.WriteString(w, "{\"findings\":[\n"); err != nil {
 		return err
 	}
-	enc := json.NewEncoder(w)
-	for i, f := range findings {
-		jf := jsonFinding{
-			SBOM: f.SBOM, Ecosystem: f.Ecosystem, Package: f.Package, Version: f.Version, PURL: f.PURL,
-			ID: f.AdvisoryID, Aliases: nonNil(f.Aliases), Severity: f.Severity.Level.String(), Fixed: nonNil(f.Fixed),
-		}
-		if f.Severity.Vector != "" {
-			s := f.Severity.Score
-			jf.Score = &s
-		}
+	var b []byte
+	for i := range findings {
+		f := &findings[i]
+		b = b[:0]
 		if i > 0 {
-			if _, err := io.WriteString(w, ","); err != nil {
-				return err
-			}
+			b = append(b, ',')
 		}
-		if err := enc.Encode(&jf); err != nil { // Encode ends the line
+		b = append(b, `{"sbom":`...)
+		b = appendJSONString(b, f.SBOM)
+		b = append(b, `,"ecosystem":`...)
+		b = appendJSONString(b, f.Ecosystem)
+		b = append(b, `,"package":`...)
+		b = appendJSONString(b, f.Package)
+		b = append(b, `,"version":`...)
+		b = appendJSONString(b, f.Version)
+		b = append(b, `,"purl":`...)
+		b = appendJSONString(b, f.PURL)
+		b = append(b, `,"id":`...)
+		b = appendJSONString(b, f.AdvisoryID)
+		b = append(b, `,"aliases":`...)
+		b = appendJSONStrings(b, f.Aliases)
+		b = append(b, `,"severity":`...)
+		b = appendJSONString(b, f.Severity.Level.String())
+		if f.Severity.Vector != "" {
+			b = append(b, `,"score":`...)
+			b = strconv.AppendFloat(b, f.Severity.Score, 'f', -1, 64)
+		}
+		b = append(b, `,"fixed":`...)
+		b = appendJSONStrings(b, f.Fixed)
+		b = append(b, "}\n"...)
+		if _, err := w.Write(b); err != nil {
 			return err
 		}
 	}
@@ -295,11 +328,34 @@ func writeJSON(w io.Writer, findings []vuln.Finding) error {
 	return err
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
+// appendJSONString appends s as a JSON string, escaped as encoding/json
+// does (including <, > and & for HTML safety).
+func appendJSONString(b []byte, s string) []byte {
+	safe := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || c >= 0x80 {
+			safe = false
+			break
+		}
 	}
-	return s
+	if safe {
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"')
+	}
+	q, _ := json.Marshal(s)
+	return append(b, q...)
+}
+
+func appendJSONStrings(b []byte, ss []string) []byte {
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, s)
+	}
+	return append(b, ']')
 }
 
 func writeTable(w io.Writer, findings []vuln.Finding, showSBOM bool) error {

@@ -5,10 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/mamori-dev/mamori/internal/vuln"
 )
 
 const (
@@ -17,6 +20,9 @@ const (
 )
 
 func runCLI(args ...string) (code int, stdout, stderr string) {
+	if len(args) > 1 && args[0] == "vuln" && args[1] == "match" {
+		args = append(args, "--no-cache")
+	}
 	var out, errb bytes.Buffer
 	code = run(context.Background(), args, &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }})
 	return code, out.String(), errb.String()
@@ -156,5 +162,72 @@ func TestVulnMatchSARIF(t *testing.T) {
 		if run.Tool.Driver.Rules[r.RuleIndex].ID != r.RuleID {
 			t.Errorf("result %s points at rule %d", r.RuleID, r.RuleIndex)
 		}
+	}
+}
+
+// TestVulnMatchCache checks that a second run reads the snapshot and gives
+// the same output, and that a changed advisory file invalidates it.
+func TestVulnMatchCache(t *testing.T) {
+	dir := t.TempDir()
+	adv := filepath.Join(dir, "advisories")
+	if err := os.CopyFS(adv, os.DirFS(testAdvisories)); err != nil {
+		t.Fatal(err)
+	}
+	cache := filepath.Join(dir, "cache")
+	args := []string{"vuln", "match", "--sbom", testSBOM, "--advisories", adv, "--format", "json", "--cache-dir", cache}
+	var out, errb bytes.Buffer
+	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	if code := run(context.Background(), args, e); code != 1 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	first := out.String()
+	snaps, _ := filepath.Glob(filepath.Join(cache, "osv-*.gob"))
+	if len(snaps) != 1 {
+		t.Fatalf("%d snapshots", len(snaps))
+	}
+	out.Reset()
+	run(context.Background(), args, e)
+	if out.String() != first {
+		t.Error("cached run differs")
+	}
+	// Withdraw one matching advisory: the snapshot must not be reused.
+	f := filepath.Join(adv, "Go", "GO-2020-0017.json")
+	data, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = bytes.Replace(data, []byte(`"modified"`), []byte(`"withdrawn": "2026-01-01T00:00:00Z", "modified"`), 1)
+	if err := os.WriteFile(f, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	run(context.Background(), args, e)
+	if strings.Contains(out.String(), "GO-2020-0017") || !strings.Contains(first, "GO-2020-0017") {
+		t.Error("a changed advisory file did not invalidate the cache")
+	}
+}
+
+func TestWriteJSONEscaping(t *testing.T) {
+	f := vuln.Finding{SBOM: `dir\"quoted" <b>&.json`, Ecosystem: "npm", Package: "@scope/名前\u2028x", Version: "1.0.0\t",
+		PURL: "pkg:npm/x@1", AdvisoryID: "GHSA-1", Aliases: []string{"CVE-1"}, Fixed: nil,
+		Severity: vuln.Severity{Level: vuln.LevelHigh, Score: 7.5, Vector: "CVSS:3.1/AV:N"}}
+	var buf bytes.Buffer
+	if err := writeJSON(&buf, []vuln.Finding{f, f}); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Findings []struct {
+			SBOM, Ecosystem, Package, Version, PURL, ID, Severity string
+			Aliases, Fixed                                         []string
+			Score                                                  float64
+		}
+	}
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatalf("%v\n%s", err, buf.String())
+	}
+	g := doc.Findings[1]
+	if len(doc.Findings) != 2 || g.SBOM != f.SBOM || g.Package != f.Package || g.Version != f.Version || g.Score != 7.5 ||
+		g.Severity != "HIGH" || g.Fixed == nil || len(g.Fixed) != 0 || g.Aliases[0] != "CVE-1" {
+		t.Errorf("%+v\n%s", g, buf.String())
 	}
 }

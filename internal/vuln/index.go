@@ -107,6 +107,27 @@ func NewIndex(advs []Advisory) *Index {
 	return ix
 }
 
+// Relevant returns the advisories that name at least one of pkgs' keys:
+// a one-shot match (the CLI) compiles only those, since compiling every
+// event version of a large database costs more than matching.
+func Relevant(advs []Advisory, pkgs []Package) []Advisory {
+	want := make(map[Key]bool, len(pkgs))
+	for _, p := range pkgs {
+		want[p.Key()] = true
+	}
+	var out []Advisory
+	for i := range advs {
+		for _, af := range advs[i].Affected {
+			base, _ := splitEcosystem(af.Ecosystem)
+			if want[Key{base, normalizeName(base, af.Name)}] {
+				out = append(out, advs[i])
+				break
+			}
+		}
+	}
+	return out
+}
+
 // Len returns the number of advisories in the index.
 func (ix *Index) Len() int {
 	ix.mu.RLock()

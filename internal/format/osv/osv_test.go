@@ -252,3 +252,23 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkLoad loads the full Go and crates.io data (5,497 documents in
+// two zips), when ../shared/data is present.
+func BenchmarkLoad(b *testing.B) {
+	root := os.Getenv("MAMORI_SHARED_DATA")
+	if root == "" {
+		root = filepath.Join("..", "..", "..", "..", "shared", "data")
+	}
+	dir := filepath.Join(root, "osv")
+	if _, err := os.Stat(dir); err != nil {
+		b.Skipf("shared data not present at %s (set MAMORI_SHARED_DATA)", dir)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := osv.Load(context.Background(), dir)
+		if err != nil || len(res.Advisories) != 5467 {
+			b.Fatal(err)
+		}
+	}
+}
