@@ -272,3 +272,38 @@ func BenchmarkLoad(b *testing.B) {
 		}
 	}
 }
+
+func TestLoadCached(t *testing.T) {
+	cache := t.TempDir()
+	first, hit, err := osv.LoadCached(context.Background(), cache, "testdata/db")
+	if err != nil || hit {
+		t.Fatalf("first load: hit %v, %v", hit, err)
+	}
+	second, hit, err := osv.LoadCached(context.Background(), cache, "testdata/db")
+	if err != nil || !hit {
+		t.Fatalf("second load: hit %v, %v", hit, err)
+	}
+	if len(second.Advisories) != len(first.Advisories) || len(second.Problems) != 1 || second.Withdrawn != first.Withdrawn ||
+		second.Problems[0].Error() != first.Problems[0].Error() {
+		t.Errorf("cached result differs: %d/%d advisories, problems %v vs %v", len(second.Advisories), len(first.Advisories), second.Problems, first.Problems)
+	}
+	for i := range first.Advisories {
+		// Compared as OSV JSON: gob does not keep empty-but-not-nil slices.
+		a, _ := osv.Encode(&first.Advisories[i])
+		b, _ := osv.Encode(&second.Advisories[i])
+		if !bytes.Equal(a, b) || first.Advisories[i].Source != second.Advisories[i].Source {
+			t.Fatalf("advisory %s changed in the cache", first.Advisories[i].ID)
+		}
+	}
+	// A damaged snapshot is ignored and rewritten.
+	files, _ := filepath.Glob(filepath.Join(cache, "osv-*.gob"))
+	if len(files) != 1 {
+		t.Fatalf("%d snapshots", len(files))
+	}
+	if err := os.WriteFile(files[0], []byte("garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if res, hit, err := osv.LoadCached(context.Background(), cache, "testdata/db"); err != nil || hit || len(res.Advisories) != len(first.Advisories) {
+		t.Errorf("damaged cache: hit %v, err %v", hit, err)
+	}
+}
