@@ -307,3 +307,26 @@ func TestLoadCached(t *testing.T) {
 		t.Errorf("damaged cache: hit %v, err %v", hit, err)
 	}
 }
+
+// BenchmarkLoadCached reads the same data from a warm snapshot.
+func BenchmarkLoadCached(b *testing.B) {
+	root := os.Getenv("MAMORI_SHARED_DATA")
+	if root == "" {
+		root = filepath.Join("..", "..", "..", "..", "shared", "data")
+	}
+	dir := filepath.Join(root, "osv")
+	if _, err := os.Stat(dir); err != nil {
+		b.Skipf("shared data not present at %s (set MAMORI_SHARED_DATA)", dir)
+	}
+	cache := b.TempDir()
+	if _, _, err := osv.LoadCached(context.Background(), cache, dir); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		res, hit, err := osv.LoadCached(context.Background(), cache, dir)
+		if err != nil || !hit || len(res.Advisories) != 5467 {
+			b.Fatal(err, hit)
+		}
+	}
+}
