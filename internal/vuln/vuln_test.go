@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mamori-dev/mamori/internal/sbom"
 	"github.com/mamori-dev/mamori/internal/vuln"
 )
 
@@ -306,4 +307,21 @@ func findingSet(fs []vuln.Finding) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+func TestPackagesSkips(t *testing.T) {
+	doc := &sbom.Document{Format: sbom.FormatCycloneDX, SpecVersion: "1.4", Components: []sbom.Component{
+		{Ref: "a", Name: "a", Version: "1.0.0", PURL: "pkg:npm/a@1.0.0"},
+		{Ref: "b", Name: "b"},
+		{Ref: "c", Name: "c", PURL: "pkg:github/c/c@abc"},
+		{Ref: "d", Name: "d", PURL: "::"},
+		{Ref: "e", Name: "e", Version: "2.0.0", PURL: "pkg:npm/e"}, // version from the component
+	}}
+	pkgs, skipped := vuln.Packages(doc)
+	if len(pkgs) != 2 || pkgs[0].Ref != "a" || pkgs[1].Version != "2.0.0" {
+		t.Errorf("packages %+v", pkgs)
+	}
+	if len(skipped) != 3 || skipped[0].Reason != "no package URL" || !strings.Contains(skipped[1].Reason, "github") || !strings.Contains(skipped[2].Reason, "invalid") {
+		t.Errorf("skipped %+v", skipped)
+	}
 }
