@@ -218,8 +218,8 @@ func TestWriteJSONEscaping(t *testing.T) {
 	var doc struct {
 		Findings []struct {
 			SBOM, Ecosystem, Package, Version, PURL, ID, Severity string
-			Aliases, Fixed                                         []string
-			Score                                                  float64
+			Aliases, Fixed                                        []string
+			Score                                                 float64
 		}
 	}
 	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
