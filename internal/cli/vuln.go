@@ -179,20 +179,19 @@ func runVulnMatch(ctx context.Context, e *env, args []string) error {
 	for i, doc := range docs {
 		fs, verrs := vuln.FindingsFor(ix, sboms[i], pkgs[i])
 		findings = append(findings, fs...)
-		for _, err := range verrs {
+		for j, err := range verrs {
+			if j == 3 {
+				fmt.Fprintf(e.stderr, "warning: %s: %d more components with versions their ecosystem cannot order\n", sboms[i], len(verrs)-3)
+				break
+			}
 			fmt.Fprintf(e.stderr, "warning: %s: %v\n", sboms[i], err)
 		}
 		if progress {
 			fmt.Fprintf(e.stderr, "%s: %d components, %d matched by package URL, %d findings.\n", sboms[i], len(doc.Components), len(pkgs[i]), len(fs))
 		}
 	}
-	slices.SortStableFunc(findings, func(a, b vuln.Finding) int {
-		// SBOMs in the order given, then the findings' own order.
-		if a.SBOM != b.SBOM {
-			return slices.Index(sboms, a.SBOM) - slices.Index(sboms, b.SBOM)
-		}
-		return vuln.Compare(&a, &b)
-	})
+	// FindingsFor returns each SBOM's findings in order and they were
+	// appended in the order the SBOMs were given: nothing to sort.
 
 	out := bufio.NewWriterSize(e.stdout, 1<<16)
 	switch *format {
