@@ -56,6 +56,7 @@ func commands() []command {
 		{"admin", "create: create an administrator account", runAdmin},
 		{"version", "print the version and build information", runVersion},
 		{"catalog", "list, show, export and check control catalogs (FSA guideline …)", runCatalog},
+		{"vuln", "match SBOMs against vulnerability advisories (vuln match)", runVuln},
 	}
 }
 
