@@ -1,0 +1,239 @@
+package detect
+
+import (
+	"fmt"
+	"net/netip"
+)
+
+// keyState is the per-key state of the detectors that count distinct
+// accounts per source, subnet, user agent or password fingerprint.
+type keyState struct {
+	set        accountSet
+	sh         share
+	alertUntil int64
+	lastOK     int64
+	key        string
+}
+
+// stuffing: one source, subnet or user agent trying many distinct accounts
+// in a short window, mostly failing. A high share of unknown accounts makes
+// it high; a success among them names the account compromised. A fast
+// probe of a few accounts from one source, all failing, is reported too.
+type stuffing struct {
+	e       *Engine
+	cfg     StuffingConfig
+	w, bw   int64
+	srcs    *table[netip.Addr, keyState]
+	subnets *table[netip.Prefix, keyState]
+	uas     *table[string, keyState]
+}
+
+func newStuffing(e *Engine) *stuffing {
+	c := e.cfg.Stuffing
+	w := int64(c.Window)
+	m := e.cfg.Limits.MaxKeys
+	return &stuffing{e: e, cfg: c, w: w, bw: int64(c.BurstWindow),
+		srcs: newTable[netip.Addr, keyState](m, w), subnets: newTable[netip.Prefix, keyState](m, w),
+		uas: newTable[string, keyState](m, w)}
+}
+
+func (d *stuffing) observe(o *obs) {
+	if o.ev.Action != ActionLogin || o.acct == "" || (!o.fail && !o.ok) {
+		return
+	}
+	if o.src.IsValid() {
+		st, fresh := d.srcs.get(o.src, o.ts)
+		if fresh {
+			st.key = o.src.String()
+		}
+		d.step(st, ScopeSource, o, d.cfg.SourceAccounts, true)
+		p := subnetOf(o.src, d.cfg.IPv4Prefix, d.cfg.IPv6Prefix)
+		st, fresh = d.subnets.get(p, o.ts)
+		if fresh {
+			st.key = p.String()
+		}
+		d.step(st, ScopeSubnet, o, d.cfg.SubnetAccounts, false)
+	}
+	if ua := o.ev.UserAgent; ua != "" {
+		st, fresh := d.uas.get(ua, o.ts)
+		if fresh {
+			st.key = ua
+		}
+		d.step(st, ScopeUserAgent, o, d.cfg.UserAgentAccounts, false)
+	}
+}
+
+func subnetOf(a netip.Addr, v4, v6 int) netip.Prefix {
+	bits := v6
+	if a.Is4() {
+		bits = v4
+	}
+	p, _ := a.Prefix(bits)
+	return p
+}
+
+func (d *stuffing) step(st *keyState, scope Scope, o *obs, n int, burst bool) {
+	st.sh.add(o.ts, d.w, o.fail)
+	if o.ok {
+		st.lastOK = o.ts
+	}
+	st.set.add(o.ev, o.acct, o.ah, o.ts, d.w, o.seq, max(n, d.cfg.BurstAccounts))
+	if st.alertUntil >= o.ts {
+		st.alertUntil = o.ts + d.w
+		f := d.e.finding(TypeStuffing, SeverityMedium, scope, st.key)
+		fillObs(f, o)
+		if o.ok {
+			f.Severity = SeverityCritical
+			f.Compromised = append(f.Compromised, o.acct)
+			f.Summary = fmt.Sprintf("Account %s signed in from %s %s during credential stuffing; reset its password.", o.acct, scope, st.key)
+		}
+		d.e.report(f)
+		return
+	}
+	if len(st.set.items) >= n {
+		if c := st.set.count(o.ts, d.w, nil); c >= n && st.sh.failureShare() >= d.cfg.MinFailureShare {
+			d.raise(st, scope, o, c)
+			return
+		}
+	}
+	if burst && o.fail && (st.lastOK == 0 || o.ts-st.lastOK > d.bw) {
+		probe := func(it *accountHit) bool { return it.failed && !it.success }
+		if c := st.set.count(o.ts, d.bw, probe); c >= d.cfg.BurstAccounts {
+			st.alertUntil = o.ts + d.w
+			f := d.e.finding(TypeStuffing, SeverityLow, scope, st.key)
+			for i := range st.set.items {
+				it := &st.set.items[i]
+				if o.ts-it.last <= d.bw && probe(it) {
+					f.Events = append(f.Events, it.seq)
+					f.Accounts = append(f.Accounts, it.name)
+				}
+			}
+			f.Events = appendSeq(f.Events, o.seq)
+			f.Sources = append(f.Sources, o.src)
+			f.Summary = fmt.Sprintf("%s failed on %d different accounts within %s with no success: a fast probe.", st.key, c, fmtDur(d.bw))
+			d.e.report(f)
+		}
+	}
+}
+
+func (d *stuffing) raise(st *keyState, scope Scope, o *obs, c int) {
+	st.alertUntil = o.ts + d.w
+	f := d.e.finding(TypeStuffing, SeverityMedium, scope, st.key)
+	unknown, failed := 0, 0
+	for i := range st.set.items {
+		it := &st.set.items[i]
+		if o.ts-it.last > d.w {
+			continue
+		}
+		f.Events = append(f.Events, it.seq)
+		f.Accounts = append(f.Accounts, it.name)
+		if it.unknown {
+			unknown++
+		}
+		if it.failed {
+			failed++
+		}
+	}
+	for i := range st.set.items {
+		if it := &st.set.items[i]; it.success && failed > 0 && o.ts-it.last <= d.w {
+			f.Compromised = append(f.Compromised, it.name)
+		}
+	}
+	f.Events = appendSeq(f.Events, o.seq)
+	f.Sources = d.e.sourcesOf(f.Events, f.Sources)
+	us := float64(unknown) / float64(c)
+	f.Summary = fmt.Sprintf("%s %s tried %d different accounts within %s (%.0f%% unknown).", scope, st.key, c, fmtDur(d.w), 100*us)
+	if us >= d.cfg.UnknownShare {
+		f.Severity = SeverityHigh
+	}
+	if len(f.Compromised) > 0 {
+		f.Severity = SeverityCritical
+		f.Summary += fmt.Sprintf(" %d of them signed in successfully; reset their passwords.", len(f.Compromised))
+	}
+	d.e.report(f)
+}
+
+func fillObs(f *Finding, o *obs) {
+	f.Events = append(f.Events, o.seq)
+	if o.src.IsValid() {
+		f.Sources = append(f.Sources, o.src)
+	}
+	if o.acct != "" {
+		f.Accounts = append(f.Accounts, o.acct)
+	}
+}
+
+func appendSeq(s []uint64, v uint64) []uint64 {
+	for _, x := range s {
+		if x == v {
+			return s
+		}
+	}
+	return append(s, v)
+}
+
+// enumeration: many distinct accounts in sign-up or password-reset
+// requests from one source or subnet — probing which accounts exist.
+type enumeration struct {
+	e       *Engine
+	cfg     EnumerationConfig
+	w       int64
+	srcs    *table[netip.Addr, keyState]
+	subnets *table[netip.Prefix, keyState]
+	v4, v6  int
+}
+
+func newEnumeration(e *Engine) *enumeration {
+	c := e.cfg.Enumeration
+	w := int64(c.Window)
+	m := e.cfg.Limits.MaxKeys
+	return &enumeration{e: e, cfg: c, w: w, srcs: newTable[netip.Addr, keyState](m, w),
+		subnets: newTable[netip.Prefix, keyState](m, w), v4: e.cfg.Stuffing.IPv4Prefix, v6: e.cfg.Stuffing.IPv6Prefix}
+}
+
+func (d *enumeration) observe(o *obs) {
+	if a := o.ev.Action; (a != ActionSignup && a != ActionPasswordReset) || o.acct == "" || !o.src.IsValid() {
+		return
+	}
+	st, fresh := d.srcs.get(o.src, o.ts)
+	if fresh {
+		st.key = o.src.String()
+	}
+	d.step(st, ScopeSource, o, d.cfg.Accounts)
+	p := subnetOf(o.src, d.v4, d.v6)
+	st, fresh = d.subnets.get(p, o.ts)
+	if fresh {
+		st.key = p.String()
+	}
+	d.step(st, ScopeSubnet, o, d.cfg.SubnetAccounts)
+}
+
+func (d *enumeration) step(st *keyState, scope Scope, o *obs, n int) {
+	st.set.add(o.ev, o.acct, o.ah, o.ts, d.w, o.seq, n)
+	if st.alertUntil >= o.ts {
+		st.alertUntil = o.ts + d.w
+		f := d.e.finding(TypeEnumeration, SeverityMedium, scope, st.key)
+		fillObs(f, o)
+		d.e.report(f)
+		return
+	}
+	if len(st.set.items) < n {
+		return
+	}
+	c := st.set.count(o.ts, d.w, nil)
+	if c < n {
+		return
+	}
+	st.alertUntil = o.ts + d.w
+	f := d.e.finding(TypeEnumeration, SeverityMedium, scope, st.key)
+	for i := range st.set.items {
+		if it := &st.set.items[i]; o.ts-it.last <= d.w {
+			f.Events = append(f.Events, it.seq)
+			f.Accounts = append(f.Accounts, it.name)
+		}
+	}
+	f.Events = appendSeq(f.Events, o.seq)
+	f.Sources = d.e.sourcesOf(f.Events, f.Sources)
+	f.Summary = fmt.Sprintf("%s %s asked about %d different accounts through sign-up or password reset within %s.", scope, st.key, c, fmtDur(d.w))
+	d.e.report(f)
+}
