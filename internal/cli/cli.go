@@ -51,6 +51,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"version", "print the version and build information", runVersion},
+		{"detect", "detection of sign-in attacks: replay events over the detectors, sweep thresholds", runDetect},
 	}
 }
 
