@@ -138,6 +138,10 @@ type Alert struct {
 	EvidenceDigest string   `json:"evidence_digest"`
 	// Final is set when the engine will not extend the alert any more.
 	Final bool `json:"final"`
+	// MergedInto is set (with Final) when a broader alert absorbed this
+	// one: the same attack seen first from one address, then as a whole.
+	// Its evidence is in that alert; a store may hide this one.
+	MergedInto string `json:"merged_into,omitempty"`
 }
 
 // Sink receives alerts as they open, grow and end. It is called from the

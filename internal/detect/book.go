@@ -24,6 +24,8 @@ type book struct {
 	byKey  map[bookKey]*building
 	bySrc  map[srcKey]*building
 	byAcct map[acctKey]*building
+	byNet  map[srcKey]*building // by the subnet address of each source
+	v4, v6 int
 	closed []Alert // finished alerts, kept when collecting (replay)
 	keep   bool
 }
@@ -63,7 +65,12 @@ type building struct {
 
 func newBook(e *Engine, cfg AlertConfig, keep bool) *book {
 	return &book{cfg: cfg, e: e, byKey: map[bookKey]*building{}, bySrc: map[srcKey]*building{},
-		byAcct: map[acctKey]*building{}, keep: keep}
+		byAcct: map[acctKey]*building{}, byNet: map[srcKey]*building{}, keep: keep,
+		v4: e.cfg.Stuffing.IPv4Prefix, v6: e.cfg.Stuffing.IPv6Prefix}
+}
+
+func (b *book) netKey(t AlertType, a netip.Addr) srcKey {
+	return srcKey{t, subnetOf(a, b.v4, b.v6).Addr()}
 }
 
 func (b *book) live(x *building, now int64) bool {
@@ -78,6 +85,10 @@ func (b *book) report(f *Finding, now int64) {
 		x = nil
 		for _, s := range f.Sources {
 			if y := b.bySrc[srcKey{f.Type, s}]; b.live(y, now) {
+				x = y
+				break
+			}
+			if y := b.byNet[b.netKey(f.Type, s)]; b.live(y, now) {
 				x = y
 				break
 			}
@@ -132,9 +143,16 @@ func (b *book) merge(x *building, f *Finding, now int64) {
 		if _, ok := x.srcs[s]; ok {
 			continue
 		}
+		if y := b.bySrc[srcKey{x.a.Type, s}]; y != x && b.live(y, now) {
+			// Another open alert of this type has this source: the
+			// same attack, seen in parts. Fold it in.
+			b.absorb(x, y, now)
+			continue
+		}
 		if len(x.srcs) < b.cfg.MaxSources {
 			x.srcs[s] = struct{}{}
 			b.bySrc[srcKey{x.a.Type, s}] = x
+			b.byNet[b.netKey(x.a.Type, s)] = x
 		} else {
 			if x.srcHLL == nil {
 				x.srcHLL = hyperloglog.New14()
@@ -193,6 +211,37 @@ func (b *book) merge(x *building, f *Finding, now int64) {
 	}
 }
 
+// absorb merges alert y into x and finishes y as merged into x.
+func (b *book) absorb(x, y *building, now int64) {
+	f := &Finding{Type: x.a.Type, Severity: y.a.Severity}
+	for s := range y.srcs {
+		f.Sources = append(f.Sources, s)
+	}
+	for a := range y.accts {
+		f.Accounts = append(f.Accounts, a)
+	}
+	f.Compromised = y.a.Compromised
+	for seq := range y.seen {
+		f.Events = append(f.Events, seq)
+	}
+	slices.Sort(f.Events)
+	extra := y.a.Events - len(y.seen) // counted past the hashed ones
+	b.finishMerged(y, x)
+	x.start = min(x.start, y.start)
+	b.merge(x, f, max(now, y.end))
+	x.a.Events += max(extra, 0)
+	for _, k := range y.keys {
+		b.byKey[k] = x
+		x.keys = append(x.keys, k)
+	}
+}
+
+func (b *book) finishMerged(y, into *building) {
+	y.a.MergedInto = into.a.ID
+	b.finish(y)
+	b.e.stats.Alerts--
+}
+
 func (b *book) snapshot(x *building) Alert {
 	a := x.a
 	a.Start = timeOf(x.start)
@@ -237,6 +286,9 @@ func (b *book) emit(x *building) {
 func (b *book) expire(now int64, all bool) {
 	k := 0
 	for _, x := range b.open {
+		if x.finished { // merged into another
+			continue
+		}
 		if !all && b.live(x, now) {
 			b.open[k] = x
 			k++
@@ -266,8 +318,13 @@ func (b *book) finish(x *building) {
 			delete(b.byAcct, acctKey{x.a.Type, a})
 		}
 	}
+	for s := range x.srcs {
+		if k := b.netKey(x.a.Type, s); b.byNet[k] == x {
+			delete(b.byNet, k)
+		}
+	}
 	b.emit(x)
-	if b.keep {
+	if b.keep && x.a.MergedInto == "" {
 		b.closed = append(b.closed, b.snapshot(x))
 	}
 }

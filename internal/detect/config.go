@@ -115,6 +115,9 @@ type SprayingConfig struct {
 	SourceAccounts        int     `json:"source_accounts"`
 	SubnetAccounts        int     `json:"subnet_accounts"`
 	MaxAttemptsPerAccount float64 `json:"max_attempts_per_account"`
+	// MinFailureShare: the source's or subnet's attempts must mostly fail
+	// (an office NAT sees many accounts fail, but far more succeed).
+	MinFailureShare float64 `json:"min_failure_share"`
 	// FingerprintAccounts distinct accounts failing with the same
 	// mamori.password_hmac within Window.
 	FingerprintAccounts int `json:"fingerprint_accounts"`
@@ -209,7 +212,7 @@ func Default() Config {
 		TimeZone: "Asia/Tokyo",
 		BruteForce: BruteForceConfig{
 			Enabled: true, Window: Duration(10 * time.Minute),
-			AccountFailures: 5, SourceFailures: 5, SourceMinFailureShare: 0.8,
+			AccountFailures: 5, SourceFailures: 10, SourceMinFailureShare: 0.8,
 		},
 		Stuffing: StuffingConfig{
 			Enabled: true, Window: Duration(10 * time.Minute),
@@ -220,7 +223,7 @@ func Default() Config {
 		},
 		Spraying: SprayingConfig{
 			Enabled: true, Window: Duration(24 * time.Hour),
-			SourceAccounts: 20, SubnetAccounts: 30, MaxAttemptsPerAccount: 3,
+			SourceAccounts: 20, SubnetAccounts: 30, MaxAttemptsPerAccount: 3, MinFailureShare: 0.8,
 			FingerprintAccounts: 5,
 			DistributedWindow:   Duration(6 * time.Hour), DistributedAccounts: 30,
 			Grace: Duration(15 * time.Minute), BaselineFactor: 3,
@@ -363,6 +366,7 @@ func (c *Config) Validate() error {
 	dur("password_spraying.window", p.Window)
 	pos("password_spraying.source_accounts", p.SourceAccounts)
 	pos("password_spraying.subnet_accounts", p.SubnetAccounts)
+	share("password_spraying.min_failure_share", p.MinFailureShare)
 	if p.MaxAttemptsPerAccount < 1 {
 		fe.Add("password_spraying.max_attempts_per_account", "must be at least 1")
 	}

@@ -25,6 +25,7 @@ type spraying struct {
 
 	// distributed
 	grace    int64
+	lastOK   *table[netip.Addr, int64] // last success per source
 	pending  map[string]pendingFail
 	queue    []queued // FIFO by first failure time (ring)
 	qHead    int
@@ -76,7 +77,7 @@ func newSpraying(e *Engine) *spraying {
 	d := &spraying{e: e, cfg: c, w: w,
 		srcs: newTable[netip.Addr, keyState](m, w), subnets: newTable[netip.Prefix, keyState](m, w),
 		fps: newTable[string, keyState](m, w), v4: e.cfg.Stuffing.IPv4Prefix, v6: e.cfg.Stuffing.IPv6Prefix,
-		grace: int64(c.Grace), pending: map[string]pendingFail{},
+		grace: int64(c.Grace), pending: map[string]pendingFail{}, lastOK: newTable[netip.Addr, int64](m, 2*int64(c.Grace)),
 		queue: make([]queued, 1024), bucketW: int64(c.DistributedWindow) / sprayBuckets,
 		buckets: make([]sprayBucket, sprayBuckets), cur: -1,
 	}
@@ -132,12 +133,19 @@ func (d *spraying) observe(o *obs) {
 		}
 	} else {
 		delete(d.pending, o.acct)
+		if o.src.IsValid() {
+			t, _ := d.lastOK.get(o.src, o.ts)
+			*t = o.ts
+		}
 	}
 }
 
 // step handles one keyed view. Only failures are counted; a success from a
 // key that is being reported names the account compromised.
 func (d *spraying) step(st *keyState, scope Scope, o *obs, n int) {
+	if scope != ScopeFingerprint {
+		st.sh.add(o.ts, d.w, o.fail)
+	}
 	if o.ok {
 		if st.alertUntil >= o.ts {
 			f := d.e.finding(TypeSpraying, SeverityCritical, scope, st.key)
@@ -167,6 +175,9 @@ func (d *spraying) step(st *keyState, scope Scope, o *obs, n int) {
 		}
 	}
 	if c < n || float64(attempts)/float64(c) > d.cfg.MaxAttemptsPerAccount {
+		return
+	}
+	if scope != ScopeFingerprint && st.sh.failureShare() < d.cfg.MinFailureShare {
 		return
 	}
 	// A source already reported for stuffing or brute force is the same
@@ -226,6 +237,13 @@ func (d *spraying) pop(now int64, forced bool) {
 	delete(d.pending, q.acct)
 	if forced && now-p.first < d.grace {
 		return // memory pressure: drop undecided failures rather than guess
+	}
+	// A success from the same address since the failure (a user who
+	// mistyped the account name, then got it right) resolves it.
+	if p.src.IsValid() {
+		if t := d.lastOK.peek(p.src); t != nil && *t >= p.first {
+			return
+		}
 	}
 	d.abandoned(p, now)
 }

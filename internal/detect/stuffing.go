@@ -13,6 +13,7 @@ type keyState struct {
 	alertUntil int64
 	lastOK     int64
 	key        string
+	probe      bool // the current report is a fast probe, not full stuffing
 }
 
 // stuffing: one source, subnet or user agent trying many distinct accounts
@@ -79,16 +80,29 @@ func (d *stuffing) step(st *keyState, scope Scope, o *obs, n int, burst bool) {
 	}
 	st.set.add(o.ev, o.acct, o.ah, o.ts, d.w, o.seq, max(n, d.cfg.BurstAccounts))
 	if st.alertUntil >= o.ts {
-		st.alertUntil = o.ts + d.w
 		f := d.e.finding(TypeStuffing, SeverityMedium, scope, st.key)
-		fillObs(f, o)
-		if o.ok {
-			f.Severity = SeverityCritical
-			f.Compromised = append(f.Compromised, o.acct)
-			f.Summary = fmt.Sprintf("Account %s signed in from %s %s during credential stuffing; reset its password.", o.acct, scope, st.key)
+		if st.probe {
+			// Still the probe: extend it briefly; a success here is not
+			// evidence of a stolen password.
+			st.alertUntil = o.ts + d.bw
+			f.Severity = SeverityLow
+			fillObs(f, o)
+			d.e.report(f)
+			if len(st.set.items) < n || st.set.count(o.ts, d.w, nil) < n {
+				return
+			}
+			// …unless it has grown into full stuffing: fall through.
+		} else {
+			st.alertUntil = o.ts + d.w
+			fillObs(f, o)
+			if o.ok {
+				f.Severity = SeverityCritical
+				f.Compromised = append(f.Compromised, o.acct)
+				f.Summary = fmt.Sprintf("Account %s signed in from %s %s during credential stuffing; reset its password.", o.acct, scope, st.key)
+			}
+			d.e.report(f)
+			return
 		}
-		d.e.report(f)
-		return
 	}
 	if len(st.set.items) >= n {
 		if c := st.set.count(o.ts, d.w, nil); c >= n && st.sh.failureShare() >= d.cfg.MinFailureShare {
@@ -96,10 +110,15 @@ func (d *stuffing) step(st *keyState, scope Scope, o *obs, n int, burst bool) {
 			return
 		}
 	}
-	if burst && o.fail && (st.lastOK == 0 || o.ts-st.lastOK > d.bw) {
+	// A fast probe: several account names tried within seconds, none
+	// succeeding, at least one that does not exist, from an address with
+	// no recent success (a shared NAT has plenty).
+	if burst && o.fail && (st.lastOK == 0 || o.ts-st.lastOK > d.w) {
 		probe := func(it *accountHit) bool { return it.failed && !it.success }
-		if c := st.set.count(o.ts, d.bw, probe); c >= d.cfg.BurstAccounts {
-			st.alertUntil = o.ts + d.w
+		unknown := func(it *accountHit) bool { return it.unknown && !it.success }
+		if c := st.set.count(o.ts, d.bw, probe); c >= d.cfg.BurstAccounts && st.set.count(o.ts, d.bw, unknown) > 0 {
+			st.alertUntil = o.ts + d.bw
+			st.probe = true
 			f := d.e.finding(TypeStuffing, SeverityLow, scope, st.key)
 			for i := range st.set.items {
 				it := &st.set.items[i]
@@ -118,6 +137,7 @@ func (d *stuffing) step(st *keyState, scope Scope, o *obs, n int, burst bool) {
 
 func (d *stuffing) raise(st *keyState, scope Scope, o *obs, c int) {
 	st.alertUntil = o.ts + d.w
+	st.probe = false
 	f := d.e.finding(TypeStuffing, SeverityMedium, scope, st.key)
 	unknown, failed := 0, 0
 	for i := range st.set.items {

@@ -180,8 +180,10 @@ func (h *hits) within(now, w int64) []uint64 {
 	return out
 }
 
-// share is a two-bucket sliding counter of attempts and failures: cheap
-// and close enough for a ratio.
+// share is a two-bucket counter of attempts and failures. Each bucket
+// spans the whole window, so the pair always covers at least the window
+// (up to twice it): the ratio never rests on a handful of fresh attempts
+// while the caller's account set still holds the window's accounts.
 type share struct {
 	start        int64
 	prevA, prevF uint32
@@ -189,7 +191,7 @@ type share struct {
 }
 
 func (s *share) add(now, w int64, failed bool) {
-	half := w / 2
+	half := w
 	if half <= 0 {
 		half = 1
 	}
