@@ -171,6 +171,9 @@ type Finding struct {
 	Sources     []netip.Addr
 	Accounts    []string
 	Compromised []string
+	// Hold is how long after its last event the detector may still extend
+	// this attack (its window); the alert stays open at least that long.
+	Hold time.Duration
 }
 
 func (f *Finding) reset() {

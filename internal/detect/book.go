@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"fmt"
 	"crypto/sha256"
 	"encoding/hex"
 	"hash"
@@ -36,14 +37,18 @@ type bookKey struct {
 	key   string
 }
 
+// srcKey and acctKey index open alerts by type and rule (so that two
+// Sigma rules never merge) and by one source, subnet or account.
 type srcKey struct {
-	t AlertType
-	a netip.Addr
+	t    AlertType
+	rule string
+	a    netip.Addr
 }
 
 type acctKey struct {
-	t AlertType
-	a string
+	t    AlertType
+	rule string
+	a    string
 }
 
 type building struct {
@@ -61,6 +66,7 @@ type building struct {
 	keys     []bookKey
 	compSet  map[string]struct{}
 	finished bool
+	gap      int64 // merge gap: the larger of the configured one and the detector's hold
 }
 
 func newBook(e *Engine, cfg AlertConfig, keep bool) *book {
@@ -69,12 +75,12 @@ func newBook(e *Engine, cfg AlertConfig, keep bool) *book {
 		v4: e.cfg.Stuffing.IPv4Prefix, v6: e.cfg.Stuffing.IPv6Prefix}
 }
 
-func (b *book) netKey(t AlertType, a netip.Addr) srcKey {
-	return srcKey{t, subnetOf(a, b.v4, b.v6).Addr()}
+func (b *book) netKey(t AlertType, rule string, a netip.Addr) srcKey {
+	return srcKey{t, rule, subnetOf(a, b.v4, b.v6).Addr()}
 }
 
 func (b *book) live(x *building, now int64) bool {
-	return x != nil && !x.finished && now-x.end <= int64(b.cfg.MergeGap) && now-x.start <= int64(b.cfg.MaxSpan)
+	return x != nil && !x.finished && now-x.end <= x.gap && now-x.start <= int64(b.cfg.MaxSpan)
 }
 
 // report merges f, seen at event time now, into an alert.
@@ -84,18 +90,18 @@ func (b *book) report(f *Finding, now int64) {
 	if !b.live(x, now) {
 		x = nil
 		for _, s := range f.Sources {
-			if y := b.bySrc[srcKey{f.Type, s}]; b.live(y, now) {
+			if y := b.bySrc[srcKey{f.Type, f.Rule, s}]; b.live(y, now) {
 				x = y
 				break
 			}
-			if y := b.byNet[b.netKey(f.Type, s)]; b.live(y, now) {
+			if y := b.byNet[b.netKey(f.Type, f.Rule, s)]; b.live(y, now) {
 				x = y
 				break
 			}
 		}
 		if x == nil && f.Scope == ScopeAccount {
 			for _, a := range f.Accounts {
-				if y := b.byAcct[acctKey{f.Type, a}]; b.live(y, now) {
+				if y := b.byAcct[acctKey{f.Type, f.Rule, a}]; b.live(y, now) {
 					x = y
 					break
 				}
@@ -114,9 +120,12 @@ func (b *book) newAlert(f *Finding, now int64) *building {
 	x := &building{
 		a: Alert{ID: mamori.NewID(), Type: f.Type, Severity: f.Severity, Status: StatusNew,
 			Scope: f.Scope, Key: f.Key, Summary: f.Summary, Rule: f.Rule},
-		start: now, end: now,
+		start: now, end: now, gap: max(int64(b.cfg.MergeGap), int64(f.Hold)),
 		srcs: map[netip.Addr]struct{}{}, accts: map[string]struct{}{}, seen: map[uint64]struct{}{},
 		digest: sha256.New(),
+	}
+	if x.a.Summary == "" {
+		x.a.Summary = fmt.Sprintf("%s from %s %s (continued).", f.Type, f.Scope, f.Key)
 	}
 	b.open = append(b.open, x)
 	b.e.stats.Alerts++
@@ -124,6 +133,7 @@ func (b *book) newAlert(f *Finding, now int64) *building {
 }
 
 func (b *book) merge(x *building, f *Finding, now int64) {
+	x.gap = max(x.gap, int64(f.Hold))
 	if now > x.end {
 		x.end = now
 	}
@@ -143,7 +153,7 @@ func (b *book) merge(x *building, f *Finding, now int64) {
 		if _, ok := x.srcs[s]; ok {
 			continue
 		}
-		if y := b.bySrc[srcKey{x.a.Type, s}]; y != x && b.live(y, now) {
+		if y := b.bySrc[srcKey{x.a.Type, x.a.Rule, s}]; y != x && b.live(y, now) {
 			// Another open alert of this type has this source: the
 			// same attack, seen in parts. Fold it in.
 			b.absorb(x, y, now)
@@ -151,8 +161,8 @@ func (b *book) merge(x *building, f *Finding, now int64) {
 		}
 		if len(x.srcs) < b.cfg.MaxSources {
 			x.srcs[s] = struct{}{}
-			b.bySrc[srcKey{x.a.Type, s}] = x
-			b.byNet[b.netKey(x.a.Type, s)] = x
+			b.bySrc[srcKey{x.a.Type, x.a.Rule, s}] = x
+			b.byNet[b.netKey(x.a.Type, x.a.Rule, s)] = x
 		} else {
 			if x.srcHLL == nil {
 				x.srcHLL = hyperloglog.New14()
@@ -169,7 +179,7 @@ func (b *book) merge(x *building, f *Finding, now int64) {
 		}
 		if len(x.accts) < b.cfg.MaxAccounts {
 			x.accts[a] = struct{}{}
-			b.byAcct[acctKey{x.a.Type, a}] = x
+			b.byAcct[acctKey{x.a.Type, x.a.Rule, a}] = x
 		} else {
 			if x.acctHLL == nil {
 				x.acctHLL = hyperloglog.New14()
@@ -309,17 +319,17 @@ func (b *book) finish(x *building) {
 		}
 	}
 	for s := range x.srcs {
-		if b.bySrc[srcKey{x.a.Type, s}] == x {
-			delete(b.bySrc, srcKey{x.a.Type, s})
+		if b.bySrc[srcKey{x.a.Type, x.a.Rule, s}] == x {
+			delete(b.bySrc, srcKey{x.a.Type, x.a.Rule, s})
 		}
 	}
 	for a := range x.accts {
-		if b.byAcct[acctKey{x.a.Type, a}] == x {
-			delete(b.byAcct, acctKey{x.a.Type, a})
+		if b.byAcct[acctKey{x.a.Type, x.a.Rule, a}] == x {
+			delete(b.byAcct, acctKey{x.a.Type, x.a.Rule, a})
 		}
 	}
 	for s := range x.srcs {
-		if k := b.netKey(x.a.Type, s); b.byNet[k] == x {
+		if k := b.netKey(x.a.Type, x.a.Rule, s); b.byNet[k] == x {
 			delete(b.byNet, k)
 		}
 	}
@@ -331,7 +341,7 @@ func (b *book) finish(x *building) {
 
 // hasOpen reports whether src is in a live alert of type t.
 func (b *book) hasOpen(t AlertType, src netip.Addr, now int64) bool {
-	return b.live(b.bySrc[srcKey{t, src}], now)
+	return b.live(b.bySrc[srcKey{t, "", src}], now)
 }
 
 // current returns snapshots of the open alerts.

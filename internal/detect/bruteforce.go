@@ -114,7 +114,6 @@ func (d *bruteForce) source(o *obs) {
 	if !st.h.reached(o.ts, d.w, n) || st.sh.failureShare() < d.cfg.SourceMinFailureShare {
 		return
 	}
-	st.alertUntil = o.ts + d.w
 	f := d.e.finding(TypeBruteForce, SeverityMedium, ScopeSource, st.key)
 	f.Events = append(f.Events, st.h.within(o.ts, d.w)...)
 	f.Sources = append(f.Sources, o.src)
@@ -123,6 +122,12 @@ func (d *bruteForce) source(o *obs) {
 			f.Accounts = appendUnique(f.Accounts, d.e.normalize(ev.User))
 		}
 	}
+	// Failures spread over many accounts are credential stuffing, which
+	// its own detector reports; brute force is a few accounts hammered.
+	if len(f.Accounts) > n/2 {
+		return
+	}
+	st.alertUntil = o.ts + d.w
 	f.Summary = fmt.Sprintf("%d failed sign-ins from %s within %s on %d accounts.", n, st.key, fmtDur(d.w), len(f.Accounts))
 	d.e.report(f)
 }

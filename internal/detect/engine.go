@@ -278,11 +278,25 @@ func (e *Engine) hashAddr(a netip.Addr) uint64 {
 // report files a finding at the current event's time.
 func (e *Engine) report(f *Finding) { e.book.report(f, e.o.ts) }
 
-// finding returns the engine's scratch finding, emptied.
+// finding returns the engine's scratch finding, emptied, with the
+// detector's window as its hold.
 func (e *Engine) finding(t AlertType, sev Severity, scope Scope, key string) *Finding {
 	f := &e.fnd
 	f.reset()
 	f.Type, f.Severity, f.Scope, f.Key = t, sev, scope, key
+	switch t {
+	case TypeSpraying:
+		f.Hold = e.cfg.Spraying.Window.D()
+		if scope == ScopeGlobal {
+			f.Hold = e.cfg.Spraying.DistributedWindow.D() / sprayBuckets
+		}
+	case TypeStuffing:
+		f.Hold = e.cfg.Stuffing.Window.D()
+	case TypeBruteForce:
+		f.Hold = e.cfg.BruteForce.Window.D()
+	case TypeEnumeration:
+		f.Hold = e.cfg.Enumeration.Window.D()
+	}
 	return f
 }
 

@@ -190,7 +190,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 
 // Hash is the SHA-256 of the event's canonical JSON: the identity kept as
 // tamper-evident evidence.
-func (e *Event) Hash() [32]byte {
+func (e Event) Hash() [32]byte {
 	b, _ := e.MarshalJSON() // cannot fail: only strings
 	return sha256.Sum256(b)
 }
@@ -202,7 +202,7 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &in); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			return mamori.Invalid(te.Field, "has the wrong type: want "+te.Type.String())
+			return mamori.Invalid(strings.TrimPrefix(te.Field, "wireEvent."), "has the wrong type: want "+te.Type.String())
 		}
 		return mamori.Wrap(mamori.EINVALID, err, "The line is not a JSON object.")
 	}

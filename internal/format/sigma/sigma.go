@@ -1,8 +1,10 @@
 // Package sigma runs Sigma rules (bradleyjkemp/sigma-go) as additional
 // detectors over the canonical sign-in event. Rules name the ECS fields
 // ("event.outcome", "user.name", "source.ip" …). Counting correlations
-// ("selection | count() by source.ip > 10" with a timeframe) are counted
+// ("selection | count() by source_ip > 10" with a timeframe) are counted
 // in event time, per group, in a sliding window, with bounded memory.
+// sigma-go's condition grammar takes no dots, so "count() by" names a
+// field with underscores (source_ip, user_name); both forms are set.
 package sigma
 
 import (
@@ -10,8 +12,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
+
+	"gopkg.in/yaml.v3"
 
 	sigmago "github.com/bradleyjkemp/sigma-go"
 	"github.com/bradleyjkemp/sigma-go/evaluator"
@@ -43,7 +48,15 @@ func Parse(name string, data []byte) (rule sigmago.Rule, err error) {
 	if sigmago.InferFileType(data) != sigmago.RuleFile {
 		return rule, mamori.Errorf(mamori.EINVALID, "%s is not a Sigma rule.", name)
 	}
+	// sigma-go v0.6.6 decodes detection.timeframe from the wrong YAML
+	// node and fails on every rule that has one, so take it out first and
+	// set it ourselves.
+	data, tf, err := takeTimeframe(data)
+	if err != nil {
+		return rule, mamori.Errorf(mamori.EINVALID, "Sigma rule %s: %v", name, err)
+	}
 	rule, err = sigmago.ParseRule(data)
+	rule.Detection.Timeframe = tf
 	if err != nil {
 		return rule, mamori.Wrap(mamori.EINVALID, err, fmt.Sprintf("Sigma rule %s is not valid: %v", name, err))
 	}
@@ -72,6 +85,49 @@ func Parse(name string, data []byte) (rule sigmago.Rule, err error) {
 		}
 	}
 	return rule, fe.Err()
+}
+
+// takeTimeframe removes detection.timeframe from a rule document and
+// returns it parsed ("30s", "5m", "1h", "2d").
+func takeTimeframe(data []byte) ([]byte, time.Duration, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, 0, err
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return data, 0, nil
+	}
+	top := doc.Content[0]
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		if top.Content[i].Value != "detection" || top.Content[i+1].Kind != yaml.MappingNode {
+			continue
+		}
+		det := top.Content[i+1]
+		for j := 0; j+1 < len(det.Content); j += 2 {
+			if det.Content[j].Value != "timeframe" {
+				continue
+			}
+			v := strings.TrimSpace(det.Content[j+1].Value)
+			var tf time.Duration
+			if n, ok := strings.CutSuffix(v, "d"); ok {
+				days, err := strconv.Atoi(n)
+				if err != nil || days <= 0 {
+					return nil, 0, fmt.Errorf("timeframe %q is not like 30s, 5m, 1h or 2d", v)
+				}
+				tf = time.Duration(days) * 24 * time.Hour
+			} else {
+				d, err := time.ParseDuration(v)
+				if err != nil || d <= 0 {
+					return nil, 0, fmt.Errorf("timeframe %q is not like 30s, 5m, 1h or 2d", v)
+				}
+				tf = d
+			}
+			det.Content = append(det.Content[:j], det.Content[j+2:]...)
+			out, err := yaml.Marshal(&doc)
+			return out, tf, err
+		}
+	}
+	return data, 0, nil
 }
 
 // LoadFiles reads rule files (a directory reads its *.yml and *.yaml).
@@ -212,6 +268,7 @@ func (d *detector) Observe(ev *detect.Event, seq uint64, r detect.Reporter) {
 	put := func(k, v string) {
 		if v != "" {
 			f[k] = v
+			f[strings.ReplaceAll(k, ".", "_")] = v
 		}
 	}
 	put("event.action", string(ev.Action))
@@ -219,7 +276,7 @@ func (d *detector) Observe(ev *detect.Event, seq uint64, r detect.Reporter) {
 	put("event.reason", string(ev.Reason))
 	put("user.name", ev.User)
 	if ev.Source.IsValid() {
-		f["source.ip"] = ev.Source.String()
+		put("source.ip", ev.Source.String())
 	}
 	put("source.domain", ev.Domain)
 	put("user_agent.original", ev.UserAgent)
