@@ -1,9 +1,9 @@
 package detect
 
 import (
-	"fmt"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"hash"
 	"net/netip"
 	"slices"

@@ -102,7 +102,7 @@ func (a *Auto) Parse(dst []detect.Event, line []byte) ([]detect.Event, error) {
 	case bytes.HasPrefix(m.Msg, []byte("pam_")):
 		return a.pam.Message(dst, &m)
 	case bytes.Contains(m.Msg, []byte("type=")) && bytes.Contains(m.Msg, []byte("realmId=")):
-		return a.kc.Parse(dst, m.Msg)
+		return a.kc.ParseAt(dst, m.Msg, m.Time)
 	case len(m.Msg) > 0 && m.Msg[0] == '{':
 		if a.json == nil {
 			a.json = a.sniffJSON(m.Msg)

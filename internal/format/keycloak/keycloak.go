@@ -46,6 +46,12 @@ type logLine struct {
 
 // Parse implements detect.Parser.
 func (p *Parser) Parse(dst []detect.Event, line []byte) ([]detect.Event, error) {
+	return p.ParseAt(dst, line, time.Time{})
+}
+
+// ParseAt is Parse for a line whose time, if it carries none, is at (the
+// syslog header's time when the event came through syslog).
+func (p *Parser) ParseAt(dst []detect.Event, line []byte, at time.Time) ([]detect.Event, error) {
 	line = bytes.TrimSpace(line)
 	if len(line) == 0 {
 		return dst, nil
@@ -83,7 +89,10 @@ func (p *Parser) Parse(dst []detect.Event, line []byte) ([]detect.Event, error) 
 		if !strings.Contains(l.Message, "type=") {
 			return dst, nil
 		}
-		t, _ := time.Parse(time.RFC3339Nano, l.Timestamp)
+		t, err := time.Parse(time.RFC3339Nano, l.Timestamp)
+		if err != nil {
+			t = at
+		}
 		ev := fromKV(l.Message)
 		return p.add(dst, &ev, t)
 	}
@@ -92,7 +101,7 @@ func (p *Parser) Parse(dst []detect.Event, line []byte) ([]detect.Event, error) 
 		return dst, nil
 	}
 	ev := fromKV(string(line[i:]))
-	var t time.Time
+	t := at
 	// "2024-05-01 10:00:00,123 WARN [org.keycloak.events] …"
 	if len(line) >= 23 {
 		loc := p.Location
