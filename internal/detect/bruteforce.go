@@ -2,7 +2,6 @@ package detect
 
 import (
 	"fmt"
-	"net/netip"
 	"time"
 )
 
@@ -13,8 +12,8 @@ type bruteForce struct {
 	e     *Engine
 	cfg   BruteForceConfig
 	w     int64
-	accts *table[string, bfState]
-	srcs  *table[netip.Addr, bfState]
+	accts *table[uint64, bfState]
+	srcs  *table[uint64, bfState]
 }
 
 type bfState struct {
@@ -28,8 +27,8 @@ func newBruteForce(e *Engine) *bruteForce {
 	c := e.cfg.BruteForce
 	w := int64(c.Window)
 	return &bruteForce{e: e, cfg: c, w: w,
-		accts: newTable[string, bfState](e.cfg.Limits.MaxKeys, w),
-		srcs:  newTable[netip.Addr, bfState](e.cfg.Limits.MaxKeys, w)}
+		accts: newTable[uint64, bfState](e.cfg.Limits.MaxKeys, w),
+		srcs:  newTable[uint64, bfState](e.cfg.Limits.MaxKeys, w)}
 }
 
 func (d *bruteForce) observe(o *obs) {
@@ -49,7 +48,7 @@ func (d *bruteForce) observe(o *obs) {
 
 func (d *bruteForce) account(o *obs) {
 	if o.ok {
-		st := d.accts.peek(o.acct)
+		st := d.accts.peek(o.ah)
 		if st != nil && st.alertUntil >= o.ts {
 			f := d.e.finding(TypeBruteForce, SeverityCritical, ScopeAccount, o.acct)
 			f.Summary = fmt.Sprintf("Account %s signed in successfully during a brute-force attack on it; reset its password.", o.acct)
@@ -59,7 +58,7 @@ func (d *bruteForce) account(o *obs) {
 		}
 		return
 	}
-	st, _ := d.accts.get(o.acct, o.ts)
+	st, _ := d.accts.get(o.ah, o.ts)
 	n := d.cfg.AccountFailures
 	st.h.add(o.ts, o.seq, n)
 	if st.alertUntil >= o.ts {
@@ -87,11 +86,16 @@ func (d *bruteForce) account(o *obs) {
 }
 
 func (d *bruteForce) source(o *obs) {
-	st, fresh := d.srcs.get(o.src, o.ts)
-	if fresh {
-		st.key = o.src.String()
+	var st *bfState
+	if o.fail {
+		st, _ = d.srcs.get(o.sh, o.ts)
+	} else if st = d.srcs.peek(o.sh); st == nil {
+		return // only sources that failed are tracked
 	}
 	st.sh.add(o.ts, d.w, o.fail)
+	if st.alertUntil >= o.ts && st.key == "" {
+		st.key = o.src.String()
+	}
 	if o.ok {
 		if st.alertUntil >= o.ts && o.acct != "" {
 			f := d.e.finding(TypeBruteForce, SeverityCritical, ScopeSource, st.key)
@@ -114,6 +118,7 @@ func (d *bruteForce) source(o *obs) {
 	if !st.h.reached(o.ts, d.w, n) || st.sh.failureShare() < d.cfg.SourceMinFailureShare {
 		return
 	}
+	st.key = o.src.String()
 	f := d.e.finding(TypeBruteForce, SeverityMedium, ScopeSource, st.key)
 	f.Events = append(f.Events, st.h.within(o.ts, d.w)...)
 	f.Sources = append(f.Sources, o.src)

@@ -77,6 +77,7 @@ type Engine struct {
 	lastSinkErr error
 	srcHLL      *hyperloglog.Sketch
 	acctHLL     *hyperloglog.Sketch
+	lastOK      *table[uint64, int64] // last successful sign-in per source hash
 	builtins    []builtin
 	extra       []Detector
 	rep         reporter
@@ -85,7 +86,9 @@ type Engine struct {
 }
 
 // builtin is a built-in detector; it gets the event with the values every
-// detector needs computed once.
+// detector needs computed once. Per-key tables are keyed by 64-bit hashes
+// (seeded per engine, so not predictable from outside): hashing each name
+// or address once per event, not once per table, is most of the speed.
 type builtin interface {
 	observe(o *obs)
 }
@@ -98,6 +101,9 @@ type obs struct {
 	acct string // normalized account name
 	ah   uint64 // its hash
 	src  netip.Addr
+	sh   uint64       // hash of src: the key of per-source tables
+	net  netip.Prefix // src's subnet (Config.Stuffing prefixes)
+	nh   uint64       // its hash
 	fail bool
 	ok   bool
 }
@@ -110,13 +116,17 @@ func New(cfg Config, opts Options) (*Engine, error) {
 	loc, _ := time.LoadLocation(cfg.TimeZone)
 	e := &Engine{
 		cfg: cfg, loc: loc, seed: maphash.MakeSeed(), sink: opts.Sink, clock: opts.Clock,
-		maxSkew: int64(opts.MaxSkew), ring: make([]Event, cfg.Limits.EvidenceBuffer),
-		srcHLL: hyperloglog.New14(), acctHLL: hyperloglog.New14(), extra: opts.Detectors,
+		maxSkew: int64(opts.MaxSkew), ring: make([]Event, min(1024, cfg.Limits.EvidenceBuffer)),
+		// Dense sketches: 16 KiB each, and an insert is one register
+		// update (the sparse form re-sorts as it grows).
+		srcHLL: hyperloglog.NewNoSparse(), acctHLL: hyperloglog.NewNoSparse(), extra: opts.Detectors,
 	}
 	if e.maxSkew <= 0 {
 		e.maxSkew = int64(5 * time.Minute)
 	}
 	e.book = newBook(e, cfg.Alerts, opts.Collect)
+	keep := max(cfg.Stuffing.Window, 2*cfg.Spraying.Grace)
+	e.lastOK = newTable[uint64, int64](cfg.Limits.MaxKeys, int64(keep))
 	e.rep = reporter{e}
 	e.builtins = append(e.builtins, newWatch(e))
 	if cfg.BruteForce.Enabled {
@@ -159,6 +169,14 @@ func (e *Engine) observe(in *Event) {
 		return
 	}
 	e.seq++
+	if e.seq == uint64(len(e.ring)) && len(e.ring) < e.cfg.Limits.EvidenceBuffer {
+		// Grow the buffer up to its limit before it first wraps, so a
+		// short replay does not pay for a large one; before any wrap
+		// event n sits at index n in both sizes.
+		bigger := make([]Event, min(2*len(e.ring), e.cfg.Limits.EvidenceBuffer))
+		copy(bigger, e.ring)
+		e.ring = bigger
+	}
 	ev := &e.ring[e.seq%uint64(len(e.ring))]
 	*ev = *in
 	ts := ev.Time.UnixNano()
@@ -190,10 +208,16 @@ func (e *Engine) observe(in *Event) {
 		e.acctHLL.InsertHash(o.ah)
 	}
 	if o.src.IsValid() {
-		e.srcHLL.InsertHash(e.hashAddr(o.src))
+		o.sh = e.hashAddr(o.src)
+		e.srcHLL.InsertHash(o.sh)
+		o.net = subnetOf(o.src, e.cfg.Stuffing.IPv4Prefix, e.cfg.Stuffing.IPv6Prefix)
+		o.nh = e.hashAddr(o.net.Addr()) ^ uint64(o.net.Bits())
 	}
 	if o.fail {
 		e.stats.Failures++
+	} else if o.ok && o.src.IsValid() && (ev.Action == ActionLogin || ev.Action == ActionMFA) {
+		t, _ := e.lastOK.get(o.sh, ts)
+		*t = max(*t, ts)
 	}
 	for _, d := range e.builtins {
 		d.observe(o)
@@ -246,6 +270,13 @@ func (e *Engine) Stats() Stats {
 		s.LastSinkError = e.lastSinkErr.Error()
 	}
 	return s
+}
+
+// succeededSince reports whether the source with hash sh signed in
+// successfully at or after t (as far back as the table keeps).
+func (e *Engine) succeededSince(sh uint64, t int64) bool {
+	last := e.lastOK.peek(sh)
+	return last != nil && *last >= t
 }
 
 // evidence returns event seq if it is still in the buffer.

@@ -18,16 +18,17 @@ type spraying struct {
 	e       *Engine
 	cfg     SprayingConfig
 	w       int64
-	srcs    *table[netip.Addr, keyState]
-	subnets *table[netip.Prefix, keyState]
-	fps     *table[string, keyState]
-	v4, v6  int
+	srcs    *table[uint64, keyState]
+	subnets *table[uint64, keyState]
+	fps     *table[uint64, keyState]
+
+	fpUntil int64 // the latest alertUntil of any fingerprint
 
 	// distributed
 	grace    int64
-	lastOK   *table[netip.Addr, int64] // last success per source
-	pending  map[string]pendingFail
-	queue    []queued // FIFO by first failure time (ring)
+	lastOK   *table[uint64, int64]  // last success per source
+	pending  map[uint64]pendingFail // by account hash
+	queue    []queued               // FIFO by first failure time (ring)
 	qHead    int
 	qLen     int
 	buckets  []sprayBucket
@@ -46,10 +47,11 @@ type pendingFail struct {
 	n     uint32
 	name  string
 	h     uint64
+	sh    uint64 // source hash
 }
 
 type queued struct {
-	acct  string
+	acct  uint64
 	first int64
 }
 
@@ -75,9 +77,8 @@ func newSpraying(e *Engine) *spraying {
 	w := int64(c.Window)
 	m := e.cfg.Limits.MaxKeys
 	d := &spraying{e: e, cfg: c, w: w,
-		srcs: newTable[netip.Addr, keyState](m, w), subnets: newTable[netip.Prefix, keyState](m, w),
-		fps: newTable[string, keyState](m, w), v4: e.cfg.Stuffing.IPv4Prefix, v6: e.cfg.Stuffing.IPv6Prefix,
-		grace: int64(c.Grace), pending: map[string]pendingFail{}, lastOK: newTable[netip.Addr, int64](m, 2*int64(c.Grace)),
+		srcs: newKeyTable(m, w), subnets: newKeyTable(m, w), fps: newKeyTable(m, w),
+		grace: int64(c.Grace), pending: map[uint64]pendingFail{},
 		queue: make([]queued, 1024), bucketW: int64(c.DistributedWindow) / sprayBuckets,
 		buckets: make([]sprayBucket, sprayBuckets), cur: -1,
 	}
@@ -93,51 +94,58 @@ func (d *spraying) observe(o *obs) {
 		return
 	}
 	if o.src.IsValid() {
-		st, fresh := d.srcs.get(o.src, o.ts)
-		if fresh {
-			st.key = o.src.String()
+		if st := keyed(d.srcs, o.sh, single(o.src), o); st != nil {
+			d.step(st, ScopeSource, o, d.cfg.SourceAccounts)
 		}
-		d.step(st, ScopeSource, o, d.cfg.SourceAccounts)
-		p := subnetOf(o.src, d.v4, d.v6)
-		st, fresh = d.subnets.get(p, o.ts)
-		if fresh {
-			st.key = p.String()
+		if st := keyed(d.subnets, o.nh, o.net, o); st != nil {
+			d.step(st, ScopeSubnet, o, d.cfg.SubnetAccounts)
 		}
-		d.step(st, ScopeSubnet, o, d.cfg.SubnetAccounts)
 	}
-	if fp := o.ev.PasswordHMAC; fp != "" {
+	// A success is looked up by fingerprint only while some fingerprint
+	// is being reported: hashing every success's fingerprint is costly.
+	if fp := o.ev.PasswordHMAC; fp != "" && (o.fail || d.fpUntil >= o.ts) {
 		var st *keyState
 		if o.fail {
 			var fresh bool
-			st, fresh = d.fps.get(fp, o.ts)
+			st, fresh = d.fps.get(d.e.hashString(fp), o.ts)
 			if fresh {
-				st.key = fp
+				st.str = fp
 			}
 		} else {
-			st = d.fps.peek(fp)
+			st = d.fps.peek(d.e.hashString(fp))
 		}
 		if st != nil {
 			d.step(st, ScopeFingerprint, o, d.cfg.FingerprintAccounts)
+			d.fpUntil = max(d.fpUntil, st.alertUntil)
 		}
 	}
 	if o.fail {
-		if p, ok := d.pending[o.acct]; ok {
+		if p, ok := d.pending[o.ah]; ok {
 			p.n++
-			d.pending[o.acct] = p
+			d.pending[o.ah] = p
 		} else {
 			if len(d.pending) >= d.e.cfg.Limits.MaxPending {
 				d.pop(o.ts, true)
 			}
-			d.pending[o.acct] = pendingFail{first: o.ts, seq: o.seq, src: o.src, n: 1, name: o.acct, h: o.ah}
-			d.push(queued{o.acct, o.ts})
+			d.pending[o.ah] = pendingFail{first: o.ts, seq: o.seq, src: o.src, n: 1, name: o.acct, h: o.ah, sh: o.sh}
+			d.push(queued{o.ah, o.ts})
 		}
 	} else {
-		delete(d.pending, o.acct)
-		if o.src.IsValid() {
-			t, _ := d.lastOK.get(o.src, o.ts)
-			*t = o.ts
-		}
+		delete(d.pending, o.ah)
 	}
+}
+
+// keyed returns the state for k, created only on a failure: a key that
+// never failed is no spray, and most traffic is successes.
+func keyed[K comparable](t *table[K, keyState], k K, p netip.Prefix, o *obs) *keyState {
+	if !o.fail {
+		return t.peek(k)
+	}
+	st, fresh := t.get(k, o.ts)
+	if fresh {
+		st.pfx = p
+	}
+	return st
 }
 
 // step handles one keyed view. Only failures are counted; a success from a
@@ -148,7 +156,7 @@ func (d *spraying) step(st *keyState, scope Scope, o *obs, n int) {
 	}
 	if o.ok {
 		if st.alertUntil >= o.ts {
-			f := d.e.finding(TypeSpraying, SeverityCritical, scope, st.key)
+			f := d.e.finding(TypeSpraying, SeverityCritical, scope, st.key())
 			fillObs(f, o)
 			f.Compromised = append(f.Compromised, o.acct)
 			f.Summary = fmt.Sprintf("Account %s signed in from a password-spraying %s; reset its password.", o.acct, scope)
@@ -159,7 +167,7 @@ func (d *spraying) step(st *keyState, scope Scope, o *obs, n int) {
 	st.set.add(o.ev, o.acct, o.ah, o.ts, d.w, o.seq, n)
 	if st.alertUntil >= o.ts {
 		st.alertUntil = o.ts + d.w
-		f := d.e.finding(TypeSpraying, SeverityMedium, scope, st.key)
+		f := d.e.finding(TypeSpraying, SeverityMedium, scope, st.key())
 		fillObs(f, o)
 		d.e.report(f)
 		return
@@ -186,7 +194,7 @@ func (d *spraying) step(st *keyState, scope Scope, o *obs, n int) {
 		return
 	}
 	st.alertUntil = o.ts + d.w
-	f := d.e.finding(TypeSpraying, SeverityHigh, scope, st.key)
+	f := d.e.finding(TypeSpraying, SeverityHigh, scope, st.key())
 	for i := range st.set.items {
 		if it := &st.set.items[i]; o.ts-it.last <= d.w {
 			f.Events = append(f.Events, it.seq)
@@ -198,7 +206,7 @@ func (d *spraying) step(st *keyState, scope Scope, o *obs, n int) {
 	if scope == ScopeFingerprint {
 		f.Summary = fmt.Sprintf("The same password was tried on %d different accounts within %s (%.1f attempts per account) from %d sources.", c, fmtDur(d.w), avg, len(f.Sources))
 	} else {
-		f.Summary = fmt.Sprintf("%s %s failed on %d different accounts within %s, %.1f attempts per account: password spraying.", scope, st.key, c, fmtDur(d.w), avg)
+		f.Summary = fmt.Sprintf("%s %s failed on %d different accounts within %s, %.1f attempts per account: password spraying.", scope, st.key(), c, fmtDur(d.w), avg)
 	}
 	d.e.report(f)
 }
@@ -240,10 +248,8 @@ func (d *spraying) pop(now int64, forced bool) {
 	}
 	// A success from the same address since the failure (a user who
 	// mistyped the account name, then got it right) resolves it.
-	if p.src.IsValid() {
-		if t := d.lastOK.peek(p.src); t != nil && *t >= p.first {
-			return
-		}
+	if p.src.IsValid() && d.e.succeededSince(p.sh, p.first) {
+		return
 	}
 	d.abandoned(p, now)
 }

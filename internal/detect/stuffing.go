@@ -11,10 +11,42 @@ type keyState struct {
 	set        accountSet
 	sh         share
 	alertUntil int64
-	lastOK     int64
-	key        string
 	probe      bool // the current report is a fast probe, not full stuffing
+	// The key: an address or prefix, or a string (user agent,
+	// fingerprint); its text form is made only when an alert needs it.
+	pfx  netip.Prefix
+	str  string
+	text string
 }
+
+// key returns the key's text, made once.
+func (st *keyState) key() string {
+	if st.text == "" {
+		switch {
+		case st.str != "":
+			st.text = st.str
+		case st.pfx.IsSingleIP():
+			st.text = st.pfx.Addr().String()
+		case st.pfx.IsValid():
+			st.text = st.pfx.String()
+		}
+	}
+	return st.text
+}
+
+// resetKeyState empties a key's state for reuse, keeping its set's buffer.
+func resetKeyState(st *keyState) {
+	clear(st.set.items) // past len, entries were cleared when pruned
+	*st = keyState{set: accountSet{items: st.set.items[:0]}}
+}
+
+func newKeyTable(max int, ttl int64) *table[uint64, keyState] {
+	t := newTable[uint64, keyState](max, ttl)
+	t.reset = resetKeyState
+	return t
+}
+
+func single(a netip.Addr) netip.Prefix { return netip.PrefixFrom(a, a.BitLen()) }
 
 // stuffing: one source, subnet or user agent trying many distinct accounts
 // in a short window, mostly failing. A high share of unknown accounts makes
@@ -24,9 +56,9 @@ type stuffing struct {
 	e       *Engine
 	cfg     StuffingConfig
 	w, bw   int64
-	srcs    *table[netip.Addr, keyState]
-	subnets *table[netip.Prefix, keyState]
-	uas     *table[string, keyState]
+	srcs    *table[uint64, keyState]
+	subnets *table[uint64, keyState]
+	uas     *table[uint64, keyState]
 }
 
 func newStuffing(e *Engine) *stuffing {
@@ -34,33 +66,29 @@ func newStuffing(e *Engine) *stuffing {
 	w := int64(c.Window)
 	m := e.cfg.Limits.MaxKeys
 	return &stuffing{e: e, cfg: c, w: w, bw: int64(c.BurstWindow),
-		srcs: newTable[netip.Addr, keyState](m, w), subnets: newTable[netip.Prefix, keyState](m, w),
-		uas: newTable[string, keyState](m, w)}
+		srcs: newKeyTable(m, w), subnets: newKeyTable(m, w), uas: newKeyTable(m, w)}
 }
 
 func (d *stuffing) observe(o *obs) {
 	if o.ev.Action != ActionLogin || o.acct == "" || (!o.fail && !o.ok) {
 		return
 	}
+	// Keys are made by failures; a success only updates a key that
+	// exists (most traffic is successes, and a key that never failed is
+	// no attack).
 	if o.src.IsValid() {
-		st, fresh := d.srcs.get(o.src, o.ts)
-		if fresh {
-			st.key = o.src.String()
+		if st := keyed(d.srcs, o.sh, single(o.src), o); st != nil {
+			d.step(st, ScopeSource, o, d.cfg.SourceAccounts, true)
 		}
-		d.step(st, ScopeSource, o, d.cfg.SourceAccounts, true)
-		p := subnetOf(o.src, d.cfg.IPv4Prefix, d.cfg.IPv6Prefix)
-		st, fresh = d.subnets.get(p, o.ts)
-		if fresh {
-			st.key = p.String()
+		if st := keyed(d.subnets, o.nh, o.net, o); st != nil {
+			d.step(st, ScopeSubnet, o, d.cfg.SubnetAccounts, false)
 		}
-		d.step(st, ScopeSubnet, o, d.cfg.SubnetAccounts, false)
 	}
 	if ua := o.ev.UserAgent; ua != "" {
-		st, fresh := d.uas.get(ua, o.ts)
-		if fresh {
-			st.key = ua
+		if st := keyed(d.uas, d.e.hashString(ua), netip.Prefix{}, o); st != nil {
+			st.str = ua
+			d.step(st, ScopeUserAgent, o, d.cfg.UserAgentAccounts, false)
 		}
-		d.step(st, ScopeUserAgent, o, d.cfg.UserAgentAccounts, false)
 	}
 }
 
@@ -75,12 +103,13 @@ func subnetOf(a netip.Addr, v4, v6 int) netip.Prefix {
 
 func (d *stuffing) step(st *keyState, scope Scope, o *obs, n int, burst bool) {
 	st.sh.add(o.ts, d.w, o.fail)
-	if o.ok {
-		st.lastOK = o.ts
+	// Successes are remembered only where failures are: a key with no
+	// failure is no attack, and most traffic is successes.
+	if o.fail || len(st.set.items) > 0 {
+		st.set.add(o.ev, o.acct, o.ah, o.ts, d.w, o.seq, max(n, d.cfg.BurstAccounts))
 	}
-	st.set.add(o.ev, o.acct, o.ah, o.ts, d.w, o.seq, max(n, d.cfg.BurstAccounts))
 	if st.alertUntil >= o.ts {
-		f := d.e.finding(TypeStuffing, SeverityMedium, scope, st.key)
+		f := d.e.finding(TypeStuffing, SeverityMedium, scope, st.key())
 		if st.probe {
 			// Still the probe: extend it briefly; a success here is not
 			// evidence of a stolen password.
@@ -98,7 +127,7 @@ func (d *stuffing) step(st *keyState, scope Scope, o *obs, n int, burst bool) {
 			if o.ok {
 				f.Severity = SeverityCritical
 				f.Compromised = append(f.Compromised, o.acct)
-				f.Summary = fmt.Sprintf("Account %s signed in from %s %s during credential stuffing; reset its password.", o.acct, scope, st.key)
+				f.Summary = fmt.Sprintf("Account %s signed in from %s %s during credential stuffing; reset its password.", o.acct, scope, st.key())
 			}
 			d.e.report(f)
 			return
@@ -113,13 +142,13 @@ func (d *stuffing) step(st *keyState, scope Scope, o *obs, n int, burst bool) {
 	// A fast probe: several account names tried within seconds, none
 	// succeeding, at least one that does not exist, from an address with
 	// no recent success (a shared NAT has plenty).
-	if burst && o.fail && (st.lastOK == 0 || o.ts-st.lastOK > d.w) {
+	if burst && o.fail && !d.e.succeededSince(o.sh, o.ts-d.w) {
 		probe := func(it *accountHit) bool { return it.failed && !it.success }
 		unknown := func(it *accountHit) bool { return it.unknown && !it.success }
 		if c := st.set.count(o.ts, d.bw, probe); c >= d.cfg.BurstAccounts && st.set.count(o.ts, d.bw, unknown) > 0 {
 			st.alertUntil = o.ts + d.bw
 			st.probe = true
-			f := d.e.finding(TypeStuffing, SeverityLow, scope, st.key)
+			f := d.e.finding(TypeStuffing, SeverityLow, scope, st.key())
 			for i := range st.set.items {
 				it := &st.set.items[i]
 				if o.ts-it.last <= d.bw && probe(it) {
@@ -129,7 +158,7 @@ func (d *stuffing) step(st *keyState, scope Scope, o *obs, n int, burst bool) {
 			}
 			f.Events = appendSeq(f.Events, o.seq)
 			f.Sources = append(f.Sources, o.src)
-			f.Summary = fmt.Sprintf("%s failed on %d different accounts within %s with no success: a fast probe.", st.key, c, fmtDur(d.bw))
+			f.Summary = fmt.Sprintf("%s failed on %d different accounts within %s with no success: a fast probe.", st.key(), c, fmtDur(d.bw))
 			d.e.report(f)
 		}
 	}
@@ -138,7 +167,7 @@ func (d *stuffing) step(st *keyState, scope Scope, o *obs, n int, burst bool) {
 func (d *stuffing) raise(st *keyState, scope Scope, o *obs, c int) {
 	st.alertUntil = o.ts + d.w
 	st.probe = false
-	f := d.e.finding(TypeStuffing, SeverityMedium, scope, st.key)
+	f := d.e.finding(TypeStuffing, SeverityMedium, scope, st.key())
 	unknown, failed := 0, 0
 	for i := range st.set.items {
 		it := &st.set.items[i]
@@ -162,7 +191,7 @@ func (d *stuffing) raise(st *keyState, scope Scope, o *obs, c int) {
 	f.Events = appendSeq(f.Events, o.seq)
 	f.Sources = d.e.sourcesOf(f.Events, f.Sources)
 	us := float64(unknown) / float64(c)
-	f.Summary = fmt.Sprintf("%s %s tried %d different accounts within %s (%.0f%% unknown).", scope, st.key, c, fmtDur(d.w), 100*us)
+	f.Summary = fmt.Sprintf("%s %s tried %d different accounts within %s (%.0f%% unknown).", scope, st.key(), c, fmtDur(d.w), 100*us)
 	if us >= d.cfg.UnknownShare {
 		f.Severity = SeverityHigh
 	}
@@ -198,32 +227,29 @@ type enumeration struct {
 	e       *Engine
 	cfg     EnumerationConfig
 	w       int64
-	srcs    *table[netip.Addr, keyState]
-	subnets *table[netip.Prefix, keyState]
-	v4, v6  int
+	srcs    *table[uint64, keyState]
+	subnets *table[uint64, keyState]
 }
 
 func newEnumeration(e *Engine) *enumeration {
 	c := e.cfg.Enumeration
 	w := int64(c.Window)
 	m := e.cfg.Limits.MaxKeys
-	return &enumeration{e: e, cfg: c, w: w, srcs: newTable[netip.Addr, keyState](m, w),
-		subnets: newTable[netip.Prefix, keyState](m, w), v4: e.cfg.Stuffing.IPv4Prefix, v6: e.cfg.Stuffing.IPv6Prefix}
+	return &enumeration{e: e, cfg: c, w: w, srcs: newKeyTable(m, w), subnets: newKeyTable(m, w)}
 }
 
 func (d *enumeration) observe(o *obs) {
 	if a := o.ev.Action; (a != ActionSignup && a != ActionPasswordReset) || o.acct == "" || !o.src.IsValid() {
 		return
 	}
-	st, fresh := d.srcs.get(o.src, o.ts)
+	st, fresh := d.srcs.get(o.sh, o.ts)
 	if fresh {
-		st.key = o.src.String()
+		st.pfx = single(o.src)
 	}
 	d.step(st, ScopeSource, o, d.cfg.Accounts)
-	p := subnetOf(o.src, d.v4, d.v6)
-	st, fresh = d.subnets.get(p, o.ts)
+	st, fresh = d.subnets.get(o.nh, o.ts)
 	if fresh {
-		st.key = p.String()
+		st.pfx = o.net
 	}
 	d.step(st, ScopeSubnet, o, d.cfg.SubnetAccounts)
 }
@@ -232,7 +258,7 @@ func (d *enumeration) step(st *keyState, scope Scope, o *obs, n int) {
 	st.set.add(o.ev, o.acct, o.ah, o.ts, d.w, o.seq, n)
 	if st.alertUntil >= o.ts {
 		st.alertUntil = o.ts + d.w
-		f := d.e.finding(TypeEnumeration, SeverityMedium, scope, st.key)
+		f := d.e.finding(TypeEnumeration, SeverityMedium, scope, st.key())
 		fillObs(f, o)
 		d.e.report(f)
 		return
@@ -245,7 +271,7 @@ func (d *enumeration) step(st *keyState, scope Scope, o *obs, n int) {
 		return
 	}
 	st.alertUntil = o.ts + d.w
-	f := d.e.finding(TypeEnumeration, SeverityMedium, scope, st.key)
+	f := d.e.finding(TypeEnumeration, SeverityMedium, scope, st.key())
 	for i := range st.set.items {
 		if it := &st.set.items[i]; o.ts-it.last <= d.w {
 			f.Events = append(f.Events, it.seq)
@@ -254,6 +280,6 @@ func (d *enumeration) step(st *keyState, scope Scope, o *obs, n int) {
 	}
 	f.Events = appendSeq(f.Events, o.seq)
 	f.Sources = d.e.sourcesOf(f.Events, f.Sources)
-	f.Summary = fmt.Sprintf("%s %s asked about %d different accounts through sign-up or password reset within %s.", scope, st.key, c, fmtDur(d.w))
+	f.Summary = fmt.Sprintf("%s %s asked about %d different accounts through sign-up or password reset within %s.", scope, st.key(), c, fmtDur(d.w))
 	d.e.report(f)
 }

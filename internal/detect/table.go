@@ -11,6 +11,8 @@ type table[K comparable, V any] struct {
 	free       int32 // free list through next
 	max        int
 	ttl        int64
+	// reset, when set, empties a value for reuse, keeping its buffers.
+	reset func(*V)
 }
 
 type node[K comparable, V any] struct {
@@ -41,7 +43,7 @@ func (t *table[K, V]) get(k K, now int64) (v *V, fresh bool) {
 	}
 	var i int32
 	if t.free >= 0 {
-		i = t.free
+		i = t.free // emptied when it was evicted
 		t.free = t.nodes[i].next
 	} else {
 		t.nodes = append(t.nodes, node[K, V]{})
@@ -49,8 +51,6 @@ func (t *table[K, V]) get(k K, now int64) (v *V, fresh bool) {
 	}
 	n := &t.nodes[i]
 	n.key, n.last, n.prev, n.next = k, now, -1, t.head
-	var zero V
-	n.val = zero
 	if t.head >= 0 {
 		t.nodes[t.head].prev = i
 	}
@@ -83,8 +83,13 @@ func (t *table[K, V]) evict(i int32) {
 	t.unlink(i)
 	delete(t.index, n.key)
 	var zk K
-	var zv V
-	n.key, n.val = zk, zv // let the GC reclaim what the state pointed to
+	n.key = zk
+	if t.reset != nil {
+		t.reset(&n.val)
+	} else {
+		var zv V
+		n.val = zv // let the GC reclaim what the state pointed to
+	}
 	n.next = t.free
 	t.free = i
 }

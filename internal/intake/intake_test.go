@@ -74,11 +74,11 @@ Mar  2 10:00:05 h1 sshd[4]: Invalid user bob from 192.0.2.4 port 2
 
 func TestSniff(t *testing.T) {
 	for in, want := range map[string]string{
-		`{"@timestamp":"x","event.action":"login"}`:                 "ndjson",
-		`{"Records":[{"eventSource":"signin.amazonaws.com"}]}`:      "cloudtrail",
-		`{"time":1,"type":"LOGIN","realmId":"r"}`:                   "keycloak",
+		`{"@timestamp":"x","event.action":"login"}`:                      "ndjson",
+		`{"Records":[{"eventSource":"signin.amazonaws.com"}]}`:           "cloudtrail",
+		`{"time":1,"type":"LOGIN","realmId":"r"}`:                        "keycloak",
 		"Dec 10 06:55:46 LabSZ sshd[24200]: Invalid user x from 1.2.3.4": "sshd",
-		"Jun 14 15:16:01 combo su(pam_unix)[1]: session opened":     "auto",
+		"Jun 14 15:16:01 combo su(pam_unix)[1]: session opened":          "auto",
 	} {
 		if got := Sniff([]byte(in)); got != want {
 			t.Errorf("%q: %s, want %s", in, got, want)
