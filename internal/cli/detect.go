@@ -20,7 +20,7 @@ import (
 
 func runDetect(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(e.stderr, "Usage: mamori detect replay --events FILE [flags]\n\nSubcommands:\n  replay   run the detectors over historical events and print the alerts (or a threshold sweep)")
+		fmt.Fprintln(e.stderr, "Usage: mamori detect replay --events FILE [flags]\n       mamori detect config [--config FILE]\n\nSubcommands:\n  replay   run the detectors over historical events and print the alerts (or a threshold sweep)\n  config   check a detection configuration and print it with every default filled in")
 		if len(args) == 0 {
 			return usagef("a subcommand is required")
 		}
@@ -29,8 +29,38 @@ func runDetect(ctx context.Context, e *env, args []string) error {
 	switch args[0] {
 	case "replay":
 		return runReplay(ctx, e, args[1:])
+	case "config":
+		return runDetectConfig(e, args[1:])
 	}
-	return usagef("unknown subcommand %q (want replay)", args[0])
+	return usagef("unknown subcommand %q (want replay or config)", args[0])
+}
+
+func runDetectConfig(e *env, args []string) error {
+	fs := newFlagSet(e, "detect config", "[--config FILE]")
+	configFile := fs.String("config", "", "detection configuration (JSON or YAML) to check; the defaults otherwise")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	if len(rest) > 0 {
+		return usagef("unexpected argument %q", rest[0])
+	}
+	cfg := detect.Default()
+	if *configFile != "" {
+		b, err := os.ReadFile(*configFile)
+		if err != nil {
+			return usagef("cannot read --config: %v", err)
+		}
+		if cfg, err = detect.ParseConfig(b); err != nil {
+			return err
+		}
+	}
+	b, err := cfg.YAML()
+	if err != nil {
+		return err
+	}
+	_, err = e.stdout.Write(b)
+	return err
 }
 
 // multiFlag collects a repeatable flag.

@@ -201,3 +201,19 @@ func TestLoghubAgainstCrowdSec(t *testing.T) {
 	sort.Strings(extra)
 	t.Logf("%d alerts; %d sources flagged; beyond CrowdSec: %v", len(doc.Alerts), len(flagged), extra)
 }
+
+func TestDetectConfig(t *testing.T) {
+	code, out, errs := runCLI(t, "detect", "config")
+	if code != 0 || !strings.Contains(out, "time_zone: Asia/Tokyo") || !strings.Contains(out, "window: 10m\n") {
+		t.Fatalf("exit %d: %s %s", code, out, errs)
+	}
+	f := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(f, []byte(out), 0o600)
+	if code, out2, _ := runCLI(t, "detect", "config", "--config", f); code != 0 || out2 != out {
+		t.Errorf("the printed configuration does not read back the same (exit %d)", code)
+	}
+	os.WriteFile(f, []byte("off_hours:\n  scope: nobody\n"), 0o600)
+	if code, _, errs := runCLI(t, "detect", "config", "--config", f); code != 2 || !strings.Contains(errs, "off_hours.scope") {
+		t.Errorf("bad config: exit %d, %s", code, errs)
+	}
+}

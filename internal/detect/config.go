@@ -25,7 +25,20 @@ func (d Duration) MarshalText() ([]byte, error) {
 	if d%Duration(24*time.Hour) == 0 && d != 0 {
 		return []byte(strconv.FormatInt(int64(d/Duration(24*time.Hour)), 10) + "d"), nil
 	}
-	return []byte(time.Duration(d).String()), nil
+	s := time.Duration(d).String()
+	// "10m0s" reads better as "10m", "6h0m0s" as "6h".
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return []byte(s), nil
+}
+
+// YAML returns c as a YAML document that ParseConfig reads back.
+func (c Config) YAML() ([]byte, error) {
+	return yaml.MarshalWithOptions(c, yaml.UseJSONMarshaler())
 }
 
 func (d *Duration) UnmarshalText(b []byte) error {

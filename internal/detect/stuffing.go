@@ -36,8 +36,12 @@ func (st *keyState) key() string {
 
 // resetKeyState empties a key's state for reuse, keeping its set's buffer.
 func resetKeyState(st *keyState) {
-	clear(st.set.items) // past len, entries were cleared when pruned
-	*st = keyState{set: accountSet{items: st.set.items[:0]}}
+	items := st.set.items
+	if cap(items) > 8 {
+		items = nil // a large set was an attack's; do not keep its memory for every key
+	}
+	clear(items) // past len, entries were cleared when pruned
+	*st = keyState{set: accountSet{items: items[:0]}}
 }
 
 func newKeyTable(max int, ttl int64) *table[uint64, keyState] {
