@@ -89,7 +89,12 @@ func (b *book) report(f *Finding, now int64) {
 	x := b.byKey[k]
 	if !b.live(x, now) {
 		x = nil
+		// A global finding (distributed spraying) joins only its own
+		// alert: it spans sources that other alerts are about.
 		for _, s := range f.Sources {
+			if f.Scope == ScopeGlobal {
+				break
+			}
 			if y := b.bySrc[srcKey{f.Type, f.Rule, s}]; b.live(y, now) {
 				x = y
 				break
@@ -153,7 +158,8 @@ func (b *book) merge(x *building, f *Finding, now int64) {
 		if _, ok := x.srcs[s]; ok {
 			continue
 		}
-		if y := b.bySrc[srcKey{x.a.Type, x.a.Rule, s}]; y != x && b.live(y, now) {
+		global := x.a.Scope == ScopeGlobal
+		if y := b.bySrc[srcKey{x.a.Type, x.a.Rule, s}]; !global && y != x && b.live(y, now) && y.a.Scope != ScopeGlobal {
 			// Another open alert of this type has this source: the
 			// same attack, seen in parts. Fold it in.
 			b.absorb(x, y, now)
@@ -161,8 +167,10 @@ func (b *book) merge(x *building, f *Finding, now int64) {
 		}
 		if len(x.srcs) < b.cfg.MaxSources {
 			x.srcs[s] = struct{}{}
-			b.bySrc[srcKey{x.a.Type, x.a.Rule, s}] = x
-			b.byNet[b.netKey(x.a.Type, x.a.Rule, s)] = x
+			if !global {
+				b.bySrc[srcKey{x.a.Type, x.a.Rule, s}] = x
+				b.byNet[b.netKey(x.a.Type, x.a.Rule, s)] = x
+			}
 		} else {
 			if x.srcHLL == nil {
 				x.srcHLL = hyperloglog.New14()
@@ -179,7 +187,9 @@ func (b *book) merge(x *building, f *Finding, now int64) {
 		}
 		if len(x.accts) < b.cfg.MaxAccounts {
 			x.accts[a] = struct{}{}
-			b.byAcct[acctKey{x.a.Type, x.a.Rule, a}] = x
+			if x.a.Scope != ScopeGlobal {
+				b.byAcct[acctKey{x.a.Type, x.a.Rule, a}] = x
+			}
 		} else {
 			if x.acctHLL == nil {
 				x.acctHLL = hyperloglog.New14()

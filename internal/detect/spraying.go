@@ -277,9 +277,11 @@ func (d *spraying) bucket(t int64) *sprayBucket {
 }
 
 func (d *spraying) abandoned(p pendingFail, now int64) {
-	// Failures from a source already reported as stuffing or brute force
-	// are that attack, not a spray.
-	if p.src.IsValid() && (d.e.book.hasOpen(TypeStuffing, p.src, now) || d.e.book.hasOpen(TypeBruteForce, p.src, now)) {
+	// Failures from a source already reported (stuffing, brute force, a
+	// spray from that source) are that attack; global alerts are not
+	// indexed by source, so this never excludes the distributed spray.
+	if p.src.IsValid() && (d.e.book.hasOpen(TypeStuffing, p.src, now) || d.e.book.hasOpen(TypeBruteForce, p.src, now) ||
+		d.e.book.hasOpen(TypeSpraying, p.src, now)) {
 		return
 	}
 	b := d.bucket(p.first)
