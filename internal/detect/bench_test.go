@@ -187,6 +187,7 @@ func BenchmarkSshdLoghub(b *testing.B) {
 // "mixed": customers signing in, 5% failing once (typos). "failing": every
 // sign-in fails, each from a new address on one of 65,536 accounts — a
 // massively distributed attack, so alerts and their evidence are made too.
+// Addresses are scattered over the IPv4 space.
 func BenchmarkMemory10MSources(b *testing.B) {
 	n := 10_000_000
 	if v := os.Getenv("MAMORI_BENCH_SOURCES"); v != "" {
@@ -209,7 +210,11 @@ func BenchmarkMemory10MSources(b *testing.B) {
 				t0 := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
 				start, cpu0 := time.Now(), cpuTime()
 				for i := range n {
-					a := netip.AddrFrom4([4]byte{byte(1 + i>>24), byte(i >> 16), byte(i >> 8), byte(i)})
+					// Distinct addresses scattered over the IPv4 space, as a
+					// botnet's or a customer base's are (an odd multiplier is a
+					// bijection on 32 bits).
+					x := uint32(i) * 2654435761
+					a := netip.AddrFrom4([4]byte{byte(x >> 24), byte(x >> 16), byte(x >> 8), byte(x)})
 					ev := detect.Event{Time: t0.Add(time.Duration(i) * 10 * time.Millisecond), Action: detect.ActionLogin,
 						Outcome: detect.OutcomeFailure, Reason: detect.ReasonBadPassword, Source: a}
 					if mode == "mixed" {
