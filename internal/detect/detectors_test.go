@@ -314,3 +314,39 @@ func TestSweep(t *testing.T) {
 		t.Error("sweep of an unknown key accepted")
 	}
 }
+
+// FuzzEngine feeds arbitrary sequences of events (times going back and
+// forth, few accounts and sources, every action and outcome) to an engine
+// with small limits: it must never panic, and its alerts must be sane.
+func FuzzEngine(f *testing.F) {
+	f.Add([]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12})
+	f.Add([]byte("brute force brute force brute force brute force"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		cfg := detect.Default()
+		cfg.Limits.MaxKeys, cfg.Limits.EvidenceBuffer, cfg.Limits.MaxPending = 16, 16, 16
+		cfg.Alerts.MaxEvidence, cfg.Alerts.MaxSources, cfg.Alerts.MaxAccounts = 3, 3, 3
+		cfg.Decoy.Accounts = []string{"u1"}
+		e, err := detect.New(cfg, detect.Options{Collect: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		actions := []detect.Action{detect.ActionLogin, detect.ActionMFA, detect.ActionSignup, detect.ActionPasswordReset, detect.ActionLogout, "other"}
+		outcomes := []detect.Outcome{detect.OutcomeFailure, detect.OutcomeSuccess, detect.OutcomeUnknown}
+		now := t0
+		for i := 0; i+3 < len(b); i += 4 {
+			now = now.Add(time.Duration(int8(b[i])) * 7 * time.Second)
+			ev := detect.Event{Time: now, Action: actions[int(b[i+1])%len(actions)], Outcome: outcomes[int(b[i+1]>>4)%len(outcomes)],
+				User: fmt.Sprintf("u%d", b[i+2]%8), Source: netip.AddrFrom4([4]byte{192, 0, b[i+3] % 4, b[i+3] % 16})}
+			if b[i+2]&0x80 != 0 {
+				ev.Reason = detect.ReasonUnknownUser
+				ev.PasswordHMAC = "p"
+			}
+			e.Observe(&ev)
+		}
+		for _, a := range e.Flush() {
+			if a.Events < 1 || len(a.Evidence) > 3 || a.End.Before(a.Start) || a.ID == "" || !a.Final {
+				t.Fatalf("bad alert %+v", a)
+			}
+		}
+	})
+}

@@ -83,6 +83,8 @@ func (e *Event) Validate() error {
 	fe := mamori.FieldErrors{}
 	if e.Time.IsZero() {
 		fe.Add("@timestamp", "is required")
+	} else if y := e.Time.Year(); y < 1970 || y > 2200 {
+		fe.Add("@timestamp", "must be between 1970 and 2200")
 	}
 	switch e.Action {
 	case "":

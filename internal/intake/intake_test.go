@@ -254,3 +254,25 @@ func TestFeed(t *testing.T) {
 		t.Errorf("n=%d report %+v", n, rep)
 	}
 }
+
+// FuzzTCPFraming feeds arbitrary bytes to the TCP framing (octet counting
+// or newlines): no panic, no message over the limit.
+func FuzzTCPFraming(f *testing.F) {
+	f.Add([]byte("12 <13>1 - h a\n<13>Mar  2 10:00:01 h sshd[1]: x\n"))
+	f.Add([]byte("99999999999 x"))
+	f.Add([]byte("5 ab"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		l := &Listener{MaxMessage: 64, IdleTimeout: time.Second, Handler: func(m []byte) {
+			if len(m) > 64 || len(m) == 0 {
+				t.Fatalf("message of %d bytes", len(m))
+			}
+		}}
+		client, server := net.Pipe()
+		go func() {
+			client.Write(b)
+			client.Close()
+		}()
+		l.serveTCP(server)
+		server.Close()
+	})
+}

@@ -103,6 +103,9 @@ func (p *Parser) parse3164(m *Message, b []byte) error {
 				return bad("bad timestamp")
 			}
 		}
+		if t.Year() < 1970 {
+			return bad("timestamp before 1970")
+		}
 		m.Time = t.UTC()
 		rest = b[sp:]
 	} else {
@@ -222,7 +225,7 @@ func (p *Parser) parse5424(m *Message, b []byte) error {
 	}
 	if ts != nil {
 		t, err := time.Parse(time.RFC3339Nano, string(ts))
-		if err != nil {
+		if err != nil || t.Year() < 1970 {
 			return bad("bad RFC 5424 timestamp")
 		}
 		m.Time = t.UTC()
