@@ -70,12 +70,13 @@ func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 func runReplay(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "detect replay", "--events FILE [--format json|table] [--config FILE] [--decoy NAME …] [--format-in FORMAT] [--sweep KEY=v1,v2,…] [--sigma RULE.yml …]")
+	fs := newFlagSet(e, "detect replay", "--events FILE [--format json|table] [--config FILE] [--decoy NAME …] [--format-in FORMAT] [--sweep KEY=v1,v2,…] [--sigma RULE.yml …] [--blocklist FILE]")
 	events := fs.String("events", "", "file of sign-in events (NDJSON, sshd, PAM, Keycloak or CloudTrail); - for standard input")
 	format := fs.String("format", "json", "output: json or table")
 	configFile := fs.String("config", "", "detection configuration (JSON or YAML); defaults otherwise")
 	formatIn := fs.String("format-in", "auto", "input format: "+strings.Join(intake.Formats(), ", "))
 	sweepSpec := fs.String("sweep", "", "count the alerts for each value of one setting, e.g. brute_force.account_failures=3,5,10")
+	blockFile := fs.String("blocklist", "", "also write the sources the alerts would block to FILE: JSON if it ends in .json, else one prefix per line")
 	var decoys, rules multiFlag
 	fs.Var(&decoys, "decoy", "a decoy account: any attempt on it is an alert (repeatable)")
 	fs.Var(&rules, "sigma", "a Sigma rule file to run as an extra detector (repeatable)")
@@ -181,7 +182,40 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 	if sweep != nil {
 		return printSweep(e.stdout, *format, sweep.Key(), sweep.Result())
 	}
-	return printAlerts(e.stdout, *format, engine.Flush())
+	alerts := engine.Flush()
+	if *blockFile != "" {
+		if err := writeBlocklist(*blockFile, cfg.Block, alerts); err != nil {
+			return err
+		}
+	}
+	return printAlerts(e.stdout, *format, alerts)
+}
+
+// writeBlocklist writes the decisions the alerts call for, as of the end
+// of the replayed events (so that expiries are relative to the data).
+func writeBlocklist(path string, cfg detect.BlockConfig, alerts []detect.Alert) error {
+	bl := detect.NewBlocklist()
+	var now time.Time
+	for i := range alerts {
+		bl.Add(detect.Decide(cfg, &alerts[i], alerts[i].End)...)
+		if alerts[i].End.After(now) {
+			now = alerts[i].End
+		}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return usagef("cannot write --blocklist: %v", err)
+	}
+	active := bl.Active(now)
+	if strings.HasSuffix(path, ".json") {
+		err = detect.WriteJSON(f, active, now)
+	} else {
+		err = detect.WriteText(f, active)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 type peeked struct {

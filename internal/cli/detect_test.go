@@ -217,3 +217,25 @@ func TestDetectConfig(t *testing.T) {
 		t.Errorf("bad config: exit %d, %s", code, errs)
 	}
 }
+
+func TestReplayBlocklist(t *testing.T) {
+	file := bruteForceFile(t)
+	dir := t.TempDir()
+	for _, name := range []string{"block.txt", "block.json"} {
+		out := filepath.Join(dir, name)
+		if code, _, errs := runCLI(t, "detect", "replay", "--events", file, "--decoy", "honey", "--blocklist", out); code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The brute force's 6 sources and the decoy's one.
+		if name == "block.txt" && strings.Count(string(b), "/32\n") != 7 {
+			t.Errorf("text blocklist:\n%s", b)
+		}
+		if name == "block.json" && (!strings.Contains(string(b), `"source": "198.51.100.1/32"`) || !strings.Contains(string(b), `"decisions"`)) {
+			t.Errorf("JSON blocklist:\n%s", b)
+		}
+	}
+}
