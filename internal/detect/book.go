@@ -344,6 +344,9 @@ func (b *book) finish(x *building) {
 		}
 	}
 	b.emit(x)
+	if x.a.MergedInto == "" {
+		b.e.stats.AttackAttempts += x.a.Events
+	}
 	if b.keep && x.a.MergedInto == "" {
 		b.closed = append(b.closed, b.snapshot(x))
 	}

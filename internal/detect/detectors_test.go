@@ -209,7 +209,7 @@ func TestSinkUpserts(t *testing.T) {
 	if !last.Final || last.Events != 100 || len(got) > 10 {
 		t.Errorf("last: final=%v events=%d after %d calls", last.Final, last.Events, len(got))
 	}
-	if st := e.Stats(); st.Events != 100 || st.Failures != 100 || st.Sources != 1 || st.Alerts != 1 {
+	if st := e.Stats(); st.Events != 100 || st.Failures != 100 || st.Sources != 1 || st.Alerts != 1 || st.AttackAttempts != 100 {
 		t.Errorf("stats %+v", st)
 	}
 }

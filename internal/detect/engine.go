@@ -55,6 +55,9 @@ type Stats struct {
 	Sources  uint64 `json:"sources"`
 	Accounts uint64 `json:"accounts"`
 	Failures int    `json:"failures"`
+	// AttackAttempts sums the evidence events of finished alerts (merged
+	// ones counted once): the KRI "attack attempts".
+	AttackAttempts int `json:"attack_attempts"`
 }
 
 // Engine runs the detectors over a stream of events. Its methods are safe
