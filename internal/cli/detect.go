@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -40,7 +41,7 @@ func runDetectConfig(e *env, args []string) error {
 	configFile := fs.String("config", "", "detection configuration (JSON or YAML) to check; the defaults otherwise")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
-		return usagef("%v", err)
+		return flagError(err)
 	}
 	if len(rest) > 0 {
 		return usagef("unexpected argument %q", rest[0])
@@ -63,6 +64,15 @@ func runDetectConfig(e *env, args []string) error {
 	return err
 }
 
+// flagError passes -h through (exit 0) and makes other flag errors usage
+// errors (exit 2); the flag package has already printed the usage.
+func flagError(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return usagef("%v", err)
+}
+
 // multiFlag collects a repeatable flag.
 type multiFlag []string
 
@@ -82,7 +92,7 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 	fs.Var(&rules, "sigma", "a Sigma rule file to run as an extra detector (repeatable)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
-		return usagef("%v", err)
+		return flagError(err)
 	}
 	if len(rest) > 0 {
 		return usagef("unexpected argument %q", rest[0])

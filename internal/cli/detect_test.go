@@ -239,3 +239,11 @@ func TestReplayBlocklist(t *testing.T) {
 		}
 	}
 }
+
+func TestReplayHelp(t *testing.T) {
+	for _, args := range [][]string{{"detect", "replay", "-h"}, {"detect", "config", "--help"}, {"detect", "-h"}} {
+		if code, _, errs := runCLI(t, args...); code != 0 || !strings.Contains(errs, "Usage: mamori detect") {
+			t.Errorf("%v: exit %d, %s", args, code, errs)
+		}
+	}
+}
