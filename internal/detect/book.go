@@ -79,8 +79,14 @@ func (b *book) netKey(t AlertType, rule string, a netip.Addr) srcKey {
 	return srcKey{t, rule, subnetOf(a, b.v4, b.v6).Addr()}
 }
 
+// live reports whether x can take a finding at now: within its gap of the
+// alert's span on either side (events may arrive out of order) and without
+// stretching it past the maximum span.
 func (b *book) live(x *building, now int64) bool {
-	return x != nil && !x.finished && now-x.end <= x.gap && now-x.start <= int64(b.cfg.MaxSpan)
+	if x == nil || x.finished || now > x.end+x.gap || now < x.start-x.gap {
+		return false
+	}
+	return max(x.end, now)-min(x.start, now) <= int64(b.cfg.MaxSpan)
 }
 
 // report merges f, seen at event time now, into an alert.

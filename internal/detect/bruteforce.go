@@ -49,7 +49,7 @@ func (d *bruteForce) observe(o *obs) {
 func (d *bruteForce) account(o *obs) {
 	if o.ok {
 		st := d.accts.peek(o.ah)
-		if st != nil && st.alertUntil >= o.ts {
+		if st != nil && alerting(st.alertUntil, o.ts, d.w) {
 			f := d.e.finding(TypeBruteForce, SeverityCritical, ScopeAccount, o.acct)
 			f.Summary = fmt.Sprintf("Account %s signed in successfully during a brute-force attack on it; reset its password.", o.acct)
 			d.fill(f, o)
@@ -61,7 +61,7 @@ func (d *bruteForce) account(o *obs) {
 	st, _ := d.accts.get(o.ah, o.ts)
 	n := d.cfg.AccountFailures
 	st.h.add(o.ts, o.seq, n)
-	if st.alertUntil >= o.ts {
+	if alerting(st.alertUntil, o.ts, d.w) {
 		st.alertUntil = o.ts + d.w
 		f := d.e.finding(TypeBruteForce, SeverityMedium, ScopeAccount, o.acct)
 		d.fill(f, o)
@@ -93,11 +93,11 @@ func (d *bruteForce) source(o *obs) {
 		return // only sources that failed are tracked
 	}
 	st.sh.add(o.ts, d.w, o.fail)
-	if st.alertUntil >= o.ts && st.key == "" {
+	if alerting(st.alertUntil, o.ts, d.w) && st.key == "" {
 		st.key = o.src.String()
 	}
 	if o.ok {
-		if st.alertUntil >= o.ts && o.acct != "" {
+		if alerting(st.alertUntil, o.ts, d.w) && o.acct != "" {
 			f := d.e.finding(TypeBruteForce, SeverityCritical, ScopeSource, st.key)
 			f.Summary = fmt.Sprintf("Account %s signed in from %s, a source that was brute-forcing; reset its password.", o.acct, st.key)
 			d.fill(f, o)
@@ -108,7 +108,7 @@ func (d *bruteForce) source(o *obs) {
 	}
 	n := d.cfg.SourceFailures
 	st.h.add(o.ts, o.seq, n)
-	if st.alertUntil >= o.ts {
+	if alerting(st.alertUntil, o.ts, d.w) {
 		st.alertUntil = o.ts + d.w
 		f := d.e.finding(TypeBruteForce, SeverityMedium, ScopeSource, st.key)
 		d.fill(f, o)

@@ -144,6 +144,12 @@ func TestDetectors(t *testing.T) {
 			c.OffHours.Holidays = []string{"2026-03-03"}
 		}, events: func() []detect.Event { return []detect.Event{ok(0, "carol", "192.0.2.11")} },
 			want: []detect.AlertType{detect.TypeOffHours}},
+		{name: "failures months apart, fed out of order, are not brute force", events: func() (evs []detect.Event) {
+			for _, d := range []time.Duration{0, 4000, -3000, 2000, -1000, 6000} {
+				evs = append(evs, fail(d*time.Hour, "root", "192.0.2.1"))
+			}
+			return evs
+		}},
 		{name: "disabled detectors stay quiet", cfg: func(c *detect.Config) {
 			c.BruteForce.Enabled, c.Stuffing.Enabled, c.Spraying.Enabled = false, false, false
 		}, events: func() (evs []detect.Event) {

@@ -155,7 +155,7 @@ func (d *spraying) step(st *keyState, scope Scope, o *obs, n int) {
 		st.sh.add(o.ts, d.w, o.fail)
 	}
 	if o.ok {
-		if st.alertUntil >= o.ts {
+		if alerting(st.alertUntil, o.ts, d.w) {
 			f := d.e.finding(TypeSpraying, SeverityCritical, scope, st.key())
 			fillObs(f, o)
 			f.Compromised = append(f.Compromised, o.acct)
@@ -165,7 +165,7 @@ func (d *spraying) step(st *keyState, scope Scope, o *obs, n int) {
 		return
 	}
 	st.set.add(o.ev, o.acct, o.ah, o.ts, d.w, o.seq, n)
-	if st.alertUntil >= o.ts {
+	if alerting(st.alertUntil, o.ts, d.w) {
 		st.alertUntil = o.ts + d.w
 		f := d.e.finding(TypeSpraying, SeverityMedium, scope, st.key())
 		fillObs(f, o)
@@ -177,7 +177,7 @@ func (d *spraying) step(st *keyState, scope Scope, o *obs, n int) {
 	}
 	var c, attempts int
 	for i := range st.set.items {
-		if it := &st.set.items[i]; o.ts-it.last <= d.w {
+		if it := &st.set.items[i]; near(o.ts, it.last, d.w) {
 			c++
 			attempts += int(it.attempts)
 		}
@@ -196,7 +196,7 @@ func (d *spraying) step(st *keyState, scope Scope, o *obs, n int) {
 	st.alertUntil = o.ts + d.w
 	f := d.e.finding(TypeSpraying, SeverityHigh, scope, st.key())
 	for i := range st.set.items {
-		if it := &st.set.items[i]; o.ts-it.last <= d.w {
+		if it := &st.set.items[i]; near(o.ts, it.last, d.w) {
 			f.Events = append(f.Events, it.seq)
 			f.Accounts = append(f.Accounts, it.name)
 		}
@@ -301,7 +301,7 @@ func (d *spraying) abandoned(p pendingFail, now int64) {
 	if len(b.sample) < perBucket {
 		b.sample = append(b.sample, orphan{seq: p.seq, src: p.src, name: p.name})
 	}
-	if d.until >= now {
+	if alerting(d.until, now, d.bucketW) {
 		d.until = now + d.bucketW
 		f := d.e.finding(TypeSpraying, SeverityHigh, ScopeGlobal, "distributed")
 		f.Events = append(f.Events, p.seq)

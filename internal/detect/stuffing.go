@@ -112,7 +112,7 @@ func (d *stuffing) step(st *keyState, scope Scope, o *obs, n int, burst bool) {
 	if o.fail || len(st.set.items) > 0 {
 		st.set.add(o.ev, o.acct, o.ah, o.ts, d.w, o.seq, max(n, d.cfg.BurstAccounts))
 	}
-	if st.alertUntil >= o.ts {
+	if alerting(st.alertUntil, o.ts, d.w) {
 		f := d.e.finding(TypeStuffing, SeverityMedium, scope, st.key())
 		if st.probe {
 			// Still the probe: extend it briefly; a success here is not
@@ -155,7 +155,7 @@ func (d *stuffing) step(st *keyState, scope Scope, o *obs, n int, burst bool) {
 			f := d.e.finding(TypeStuffing, SeverityLow, scope, st.key())
 			for i := range st.set.items {
 				it := &st.set.items[i]
-				if o.ts-it.last <= d.bw && probe(it) {
+				if near(o.ts, it.last, d.bw) && probe(it) {
 					f.Events = append(f.Events, it.seq)
 					f.Accounts = append(f.Accounts, it.name)
 				}
@@ -175,7 +175,7 @@ func (d *stuffing) raise(st *keyState, scope Scope, o *obs, c int) {
 	unknown, failed := 0, 0
 	for i := range st.set.items {
 		it := &st.set.items[i]
-		if o.ts-it.last > d.w {
+		if !near(o.ts, it.last, d.w) {
 			continue
 		}
 		f.Events = append(f.Events, it.seq)
@@ -188,7 +188,7 @@ func (d *stuffing) raise(st *keyState, scope Scope, o *obs, c int) {
 		}
 	}
 	for i := range st.set.items {
-		if it := &st.set.items[i]; it.success && failed > 0 && o.ts-it.last <= d.w {
+		if it := &st.set.items[i]; it.success && failed > 0 && near(o.ts, it.last, d.w) {
 			f.Compromised = append(f.Compromised, it.name)
 		}
 	}
@@ -260,7 +260,7 @@ func (d *enumeration) observe(o *obs) {
 
 func (d *enumeration) step(st *keyState, scope Scope, o *obs, n int) {
 	st.set.add(o.ev, o.acct, o.ah, o.ts, d.w, o.seq, n)
-	if st.alertUntil >= o.ts {
+	if alerting(st.alertUntil, o.ts, d.w) {
 		st.alertUntil = o.ts + d.w
 		f := d.e.finding(TypeEnumeration, SeverityMedium, scope, st.key())
 		fillObs(f, o)
@@ -277,7 +277,7 @@ func (d *enumeration) step(st *keyState, scope Scope, o *obs, n int) {
 	st.alertUntil = o.ts + d.w
 	f := d.e.finding(TypeEnumeration, SeverityMedium, scope, st.key())
 	for i := range st.set.items {
-		if it := &st.set.items[i]; o.ts-it.last <= d.w {
+		if it := &st.set.items[i]; near(o.ts, it.last, d.w) {
 			f.Events = append(f.Events, it.seq)
 			f.Accounts = append(f.Accounts, it.name)
 		}

@@ -162,23 +162,25 @@ func (h *hits) add(now int64, seq uint64, n int) {
 	h.next = (h.next + 1) % n
 }
 
-// reached reports whether the last n hits fall within w ending at now.
+// reached reports whether the last n hits, now included, span at most w.
+// It looks at all n (not just the oldest) because events may come out of
+// order; n is a threshold, so this is a handful of comparisons.
 func (h *hits) reached(now, w int64, n int) bool {
 	if len(h.t) < n {
 		return false
 	}
-	oldest := h.t[0]
-	if h.full {
-		oldest = h.t[h.next]
+	lo, hi := now, now
+	for _, t := range h.t {
+		lo, hi = min(lo, t), max(hi, t)
 	}
-	return now-oldest <= w
+	return hi-lo <= w
 }
 
 // within returns the event numbers of the kept hits within w of now.
 func (h *hits) within(now, w int64) []uint64 {
 	var out []uint64
 	for i, t := range h.t {
-		if now-t <= w {
+		if d := now - t; d <= w && d >= -w {
 			out = append(out, h.seq[i])
 		}
 	}
@@ -295,9 +297,22 @@ func (s *accountSet) prune(now, w int64) {
 func (s *accountSet) count(now, w int64, keep func(*accountHit) bool) int {
 	n := 0
 	for i := range s.items {
-		if now-s.items[i].last <= w && (keep == nil || keep(&s.items[i])) {
+		if near(now, s.items[i].last, w) && (keep == nil || keep(&s.items[i])) {
 			n++
 		}
 	}
 	return n
+}
+
+// alerting reports whether an event at ts belongs to the attack a detector
+// is reporting until until (its last event plus w): not after until, and
+// not long before it either, as events may come out of order.
+func alerting(until, ts, w int64) bool {
+	return until >= ts && ts >= until-3*w
+}
+
+// near reports whether t is within w of now on either side.
+func near(now, t, w int64) bool {
+	d := now - t
+	return d <= w && d >= -w
 }

@@ -107,6 +107,9 @@ func (p *Parser) Message(dst []detect.Event, m *syslog.Message) ([]detect.Event,
 			// A local failure with nothing to key on (e.g. a console
 			// login with no user): keep it, attributed to the host.
 			ev.Domain = base.Host
+			if ev.Domain == "" {
+				return dst, fmt.Errorf("malformed PAM line: no user, address or host")
+			}
 		}
 		return append(dst, ev), nil
 

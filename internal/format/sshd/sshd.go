@@ -111,16 +111,61 @@ func (p *Parser) Message(dst []detect.Event, m *syslog.Message) ([]detect.Event,
 		return p.hold(dst, c, ev, true), nil
 
 	case bytes.HasPrefix(msg, []byte("User ")) && bytes.Contains(msg, []byte(" not allowed because ")):
-		// "User root from IP not allowed because not listed in AllowUsers"
-		user, addr, ok := userFrom(msg[len("User "):])
-		if !ok {
-			return dst, fmt.Errorf("malformed sshd line: bad 'not allowed'")
+		// "User root from HOST not allowed because not listed in AllowUsers",
+		// "User root not allowed because account is locked" (no address:
+		// the connection's end line gives it).
+		end := bytes.Index(msg, []byte(" not allowed because "))
+		if end < len("User ") {
+			return dst, fmt.Errorf("malformed sshd line: no user in 'not allowed'")
 		}
+		r := msg[len("User "):end]
 		ev := base
 		ev.Outcome, ev.Reason = detect.OutcomeFailure, "denied"
-		ev.User = p.intern.String(user)
-		ev.Source = addr
+		if i := bytes.LastIndex(r, []byte(" from ")); i >= 0 {
+			ev.User = p.intern.String(r[:i])
+			p.setSource(&ev, r[i+len(" from "):])
+		} else {
+			ev.User = p.intern.String(r)
+		}
 		return p.hold(dst, c, ev, false), nil
+
+	case bytes.HasPrefix(msg, []byte("ROOT LOGIN REFUSED FROM ")):
+		ev := base
+		ev.Outcome, ev.Reason, ev.User = detect.OutcomeFailure, "denied", "root"
+		r := msg[len("ROOT LOGIN REFUSED FROM "):]
+		if sp := bytes.IndexByte(r, ' '); sp >= 0 {
+			r = r[:sp]
+		}
+		p.setSource(&ev, r)
+		return p.hold(dst, c, ev, false), nil
+
+	case bytes.HasPrefix(msg, []byte("error: PAM: ")):
+		// BSD and macOS: "error: PAM: Authentication failure for [illegal
+		// user ]NAME from HOST[ via ADDR]", "… authentication error for …",
+		// "User not known to the underlying authentication module for
+		// illegal user NAME from ADDR".
+		r := msg[len("error: PAM: "):]
+		i := bytes.Index(r, []byte(" for "))
+		j := bytes.LastIndex(r, []byte(" from "))
+		if i < 0 || j < i+len(" for ") {
+			return dst, nil
+		}
+		ev := base
+		ev.Outcome, ev.Reason = detect.OutcomeFailure, detect.ReasonBadPassword
+		user := r[i+len(" for ") : j]
+		if u, cut := bytes.CutPrefix(user, []byte("illegal user ")); cut {
+			user, ev.Reason = u, detect.ReasonUnknownUser
+		}
+		if bytes.Contains(r[:i], []byte("not known")) {
+			ev.Reason = detect.ReasonUnknownUser
+		}
+		ev.User = p.intern.String(user)
+		host := bytes.TrimSpace(r[j+len(" from "):])
+		if v := bytes.Index(host, []byte(" via ")); v >= 0 {
+			host = host[:v]
+		}
+		p.setSource(&ev, host)
+		return p.hold(dst, c, ev, ev.Reason == detect.ReasonUnknownUser), nil
 
 	case bytes.HasPrefix(msg, []byte("pam_unix(sshd:auth): check pass; user unknown")):
 		p.get(c).unknown = true
@@ -145,33 +190,23 @@ func (p *Parser) Message(dst []detect.Event, m *syslog.Message) ([]detect.Event,
 		return p.hold(dst, c, ev, false), nil
 
 	case bytes.HasPrefix(msg, []byte("Connection closed by authenticating user ")),
+		bytes.HasPrefix(msg, []byte("Connection reset by authenticating user ")),
 		bytes.HasPrefix(msg, []byte("Disconnected from authenticating user ")),
 		bytes.HasPrefix(msg, []byte("Connection closed by invalid user ")),
 		bytes.HasPrefix(msg, []byte("Disconnected from invalid user ")):
-		// "... user NAME IP port N [preauth]": the client gave up mid-way.
+		// "... user NAME ADDR port N [preauth]": the client gave up mid-way.
 		r := msg[bytes.Index(msg, []byte(" user "))+len(" user "):]
-		f := bytes.Fields(r)
-		if len(f) < 2 {
-			return dst, fmt.Errorf("malformed sshd line: bad 'Connection closed'")
-		}
-		// A user name may be empty ("invalid user  1.2.3.4"); then f[0] is the address.
-		ui, ai := 0, 1
-		if _, err := netip.ParseAddr(string(f[0])); err == nil {
-			ui, ai = -1, 0
-		}
-		addr, err := netip.ParseAddr(string(f[ai]))
-		if err != nil {
+		user, addr, ok := closedBy(r)
+		if !ok {
 			return dst, fmt.Errorf("malformed sshd line: bad address in 'Connection closed'")
 		}
 		ev := base
 		ev.Outcome, ev.Reason = detect.OutcomeFailure, "aborted"
-		if bytes.Contains(msg[:30], []byte("invalid")) {
+		if bytes.Contains(msg[:min(len(msg), 40)], []byte("invalid user")) {
 			ev.Reason = detect.ReasonUnknownUser
 		}
-		if ui == 0 {
-			ev.User = p.intern.String(f[0])
-		}
-		ev.Source = addr.Unmap()
+		ev.User = p.intern.String(bytes.TrimSpace(user))
+		ev.Source = addr
 		dst = p.hold(dst, c, ev, false)
 		return p.end(dst, c), nil
 
@@ -181,6 +216,16 @@ func (p *Parser) Message(dst []detect.Event, m *syslog.Message) ([]detect.Event,
 		bytes.HasPrefix(msg, []byte("Connection reset by ")),
 		bytes.HasPrefix(msg, []byte("fatal: ")),
 		bytes.HasPrefix(msg, []byte("error: Received disconnect from ")):
+		// The end line names the address; an announcement without one
+		// ("User root not allowed because account is locked") takes it.
+		if h := p.pending[c]; h != nil && h.announced && !h.ev.Source.IsValid() && h.ev.Domain == "" {
+			for _, pre := range []string{"Received disconnect from ", "error: Received disconnect from ", "Disconnected from ", "Connection closed by ", "Connection reset by "} {
+				if a, ok := addrAfter(msg, pre); ok {
+					h.ev.Source = a
+					break
+				}
+			}
+		}
 		return p.end(dst, c), nil
 	}
 	return dst, nil
@@ -204,7 +249,7 @@ func (p *Parser) attempt(dst []detect.Event, base detect.Event, c conn, msg []by
 	if x, cut := bytes.CutPrefix(r, []byte("invalid user ")); cut {
 		invalid, r = true, x
 	}
-	user, addr, good := userFrom(r)
+	user, addr, good := attemptAddr(r)
 	if !good {
 		return dst, fmt.Errorf("malformed sshd line: no user and address")
 	}
@@ -237,6 +282,93 @@ func (p *Parser) attempt(dst []detect.Event, base detect.Event, c conn, msg []by
 	return append(dst, ev), nil
 }
 
+// attemptAddr reads "NAME from ADDR port N sshV[: details]". A user name is
+// attacker-chosen and may itself hold " from 1.2.3.4 port 1 ssh2", so the
+// address is the occurrence that ends the message or is followed by ':'
+// (what sshd appends after it is key details, not user input); failing
+// that, the last address found.
+func attemptAddr(r []byte) (user []byte, addr netip.Addr, ok bool) {
+	for i := 0; i < len(r); {
+		j := bytes.Index(r[i:], []byte(" from "))
+		if j < 0 {
+			break
+		}
+		j += i
+		i = j + len(" from ")
+		rest := r[i:]
+		tok := rest
+		if sp := bytes.IndexByte(rest, ' '); sp >= 0 {
+			tok = rest[:sp]
+		}
+		a, err := netip.ParseAddr(string(tok))
+		if err != nil {
+			continue
+		}
+		user, addr, ok = r[:j], a.Unmap(), true // the last one, if none ends the line
+		after := rest[len(tok):]
+		if p, cut := bytes.CutPrefix(after, []byte(" port ")); cut {
+			k := 0
+			for k < len(p) && p[k] >= '0' && p[k] <= '9' {
+				k++
+			}
+			after = p[k:]
+			if v, cut := bytes.CutPrefix(after, []byte(" ssh")); cut {
+				k = 0
+				for k < len(v) && v[k] != ' ' && v[k] != ':' {
+					k++
+				}
+				after = v[k:]
+			}
+		}
+		if len(bytes.TrimSpace(after)) == 0 || after[0] == ':' {
+			return r[:j], a.Unmap(), true
+		}
+	}
+	return user, addr, ok
+}
+
+// closedBy reads "NAME ADDR port N[ [preauth]]" (the address is the token
+// before the last " port ", so a name with spaces or addresses in it cannot
+// move it).
+func closedBy(r []byte) (user []byte, addr netip.Addr, ok bool) {
+	r = bytes.TrimSuffix(bytes.TrimSpace(r), []byte(" [preauth]"))
+	p := bytes.LastIndex(r, []byte(" port "))
+	if p < 0 {
+		p = len(r)
+	}
+	head := r[:p]
+	sp := bytes.LastIndexByte(head, ' ')
+	a, err := netip.ParseAddr(string(head[sp+1:]))
+	if err != nil {
+		return nil, netip.Addr{}, false
+	}
+	if sp > 0 {
+		user = head[:sp]
+	}
+	return user, a.Unmap(), true
+}
+
+// addrAfter reads the address right after prefix in msg ("Received
+// disconnect from ADDR port N: …", "Connection closed by ADDR …").
+func addrAfter(msg []byte, prefix string) (netip.Addr, bool) {
+	r, ok := bytes.CutPrefix(msg, []byte(prefix))
+	if !ok {
+		return netip.Addr{}, false
+	}
+	end := bytes.IndexAny(r, " :")
+	if end < 0 {
+		end = len(r)
+	}
+	// An IPv6 address holds colons: try the longest token first.
+	if sp := bytes.IndexByte(r, ' '); sp > 0 {
+		if a, err := netip.ParseAddr(string(bytes.TrimSuffix(r[:sp], []byte(":")))); err == nil {
+			return a.Unmap(), true
+		}
+	}
+	a, err := netip.ParseAddr(string(r[:end]))
+	return a.Unmap(), err == nil
+}
+
 // userFrom reads "NAME from IP[ port N…]". NAME may be empty or contain
 // spaces, so the address is found from the last " from ".
 func userFrom(r []byte) (user []byte, addr netip.Addr, ok bool) {
@@ -260,6 +392,23 @@ func userFrom(r []byte) (user []byte, addr netip.Addr, ok bool) {
 		return nil, netip.Addr{}, false
 	}
 	return user, a.Unmap(), true
+}
+
+// setSource puts text in ev.Source when it is an address, else in
+// ev.Domain (sshd logs host names when UseDNS is on).
+func (p *Parser) setSource(ev *detect.Event, text []byte) {
+	text = bytes.TrimSpace(text)
+	if sp := bytes.IndexByte(text, ' '); sp >= 0 {
+		text = text[:sp]
+	}
+	if len(text) == 0 {
+		return
+	}
+	if a, err := netip.ParseAddr(string(text)); err == nil {
+		ev.Source = a.Unmap()
+	} else {
+		ev.Domain = p.intern.String(text)
+	}
 }
 
 func kv(msg []byte, key string) []byte {

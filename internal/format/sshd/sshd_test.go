@@ -89,6 +89,11 @@ func FuzzParse(f *testing.F) {
 	for _, l := range strings.Split(string(b), "\n") {
 		f.Add([]byte(l))
 	}
+	b, _ = os.ReadFile("testdata/variants.log")
+	for _, l := range strings.Split(string(b), "\n") {
+		f.Add([]byte(l))
+	}
+	f.Add([]byte("Mar 2 11:00:05 h sshd[1]: error: PAM: x for from 192.0.2.1"))
 	f.Fuzz(func(t *testing.T, line []byte) {
 		p := New(time.UTC, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 		evs, _ := p.Parse(nil, line)
@@ -102,4 +107,42 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestVariants(t *testing.T) {
+	b, err := os.ReadFile("testdata/variants.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := New(time.UTC, time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC))
+	var evs []detect.Event
+	for i, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+		var err error
+		if evs, err = p.Parse(evs, []byte(l)); err != nil {
+			t.Errorf("line %d: %v", i+1, err)
+		}
+	}
+	evs = p.Flush(evs)
+	var got []string
+	for _, e := range evs {
+		got = append(got, fmt.Sprintf("%s %s|%s|%s|%s", e.Time.Format("15:04:05"), e.Reason, e.User, e.Source, e.Domain))
+	}
+	want := []string{
+		"11:00:00 unknown_user|eve from 192.0.2.200 port 1111 ssh2|203.0.113.250|",
+		"11:00:01 bad_password|alice|203.0.113.251|",
+		"11:00:02 unknown_user|from 192.0.2.202|203.0.113.252|",
+		"11:00:03 aborted|bob 192.0.2.203 port 1|203.0.113.253|",
+		"11:00:04 bad_password|carol|203.0.113.254|",
+		"11:00:05 bad_password|dave|invalid IP|gw.example.net",
+		"11:00:06 unknown_user|mallory|198.51.100.2|",
+		"11:00:08 denied|root|198.51.100.4|",
+		"11:00:09 bad_password|trent|198.51.100.5|",
+		"11:00:10 aborted|root|198.51.100.6|",
+		"11:00:11 unknown_user||198.51.100.7|",
+		"11:00:13 denied|oscar|invalid IP|gw2.example.net",
+		"11:00:07 denied|root|198.51.100.3|",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }

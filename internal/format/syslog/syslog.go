@@ -90,7 +90,18 @@ func (p *Parser) parse3164(m *Message, b []byte) error {
 		}
 		m.Time = t
 		rest = b[15:]
-		// Some daemons add the year: "Dec 10 06:55:46 2015 host".
+	} else if len(b) >= 14 && b[3] == ' ' && b[4] != ' ' && b[5] == ' ' && b[8] == ':' {
+		// "Feb 7 16:01:07": a one-digit day without padding.
+		var stamp [15]byte
+		copy(stamp[:4], b[:4])
+		stamp[4] = ' '
+		copy(stamp[5:], b[4:14])
+		t, err := p.stamp3164(stamp[:])
+		if err != nil {
+			return err
+		}
+		m.Time = t
+		rest = b[14:]
 	} else if len(b) >= 19 && b[4] == '-' && b[10] == 'T' {
 		sp := bytes.IndexByte(b, ' ')
 		if sp < 0 {
@@ -116,8 +127,10 @@ func (p *Parser) parse3164(m *Message, b []byte) error {
 	if sp <= 0 {
 		return bad("no host and message")
 	}
-	m.Host = rest[:sp]
-	rest = rest[sp+1:]
+	if first := rest[:sp]; first[len(first)-1] != ':' {
+		m.Host = first
+		rest = rest[sp+1:]
+	} // else no host: the line goes straight to "tag[pid]: message"
 	// TAG[PID]: MSG — the tag may itself hold parentheses, as in
 	// "sshd(pam_unix)[19939]:".
 	colon := bytes.Index(rest, []byte(": "))
@@ -137,6 +150,12 @@ func (p *Parser) parse3164(m *Message, b []byte) error {
 	m.App = tag
 	if colon+2 <= len(rest) {
 		m.Msg = rest[colon+2:]
+	}
+	// Solaris adds a message ID: "[ID 800047 auth.info] Failed …".
+	if bytes.HasPrefix(m.Msg, []byte("[ID ")) {
+		if end := bytes.IndexByte(m.Msg, ']'); end > 0 && end+2 <= len(m.Msg) {
+			m.Msg = m.Msg[end+2:]
+		}
 	}
 	return nil
 }
