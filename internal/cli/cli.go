@@ -57,6 +57,7 @@ func commands() []command {
 		{"version", "print the version and build information", runVersion},
 		{"catalog", "list, show, export and check control catalogs (FSA guideline …)", runCatalog},
 		{"vuln", "match SBOMs against vulnerability advisories (vuln match)", runVuln},
+		{"detect", "detection of sign-in attacks: replay events over the detectors, sweep thresholds", runDetect},
 	}
 }
 
