@@ -14,6 +14,24 @@ var StatusLabels = map[ItemStatus]Text{
 	ItemAcceptancePending: {"ja": "リスク受容（承認待ち・未承認）", "en": "Risk acceptance not approved"},
 }
 
+// ChartOrder is the order of statuses in charts: met first, then the gaps
+// from nearly there to not started.
+var ChartOrder = []ItemStatus{ItemImplemented, ItemNotApplicable, ItemRiskAccepted, ItemPartial, ItemPlanned,
+	ItemAcceptancePending, ItemNotImplemented, ItemOpen}
+
+// StatusColors are the chart colours of the statuses (RGB hex), chosen to
+// stay distinguishable for the common colour-vision deficiencies.
+var StatusColors = map[ItemStatus]string{
+	ItemImplemented:       "1e7b45",
+	ItemNotApplicable:     "8c96a3",
+	ItemRiskAccepted:      "2f6ea5",
+	ItemPartial:           "e0a526",
+	ItemPlanned:           "f2d388",
+	ItemAcceptancePending: "8e5cc2",
+	ItemNotImplemented:    "b42318",
+	ItemOpen:              "dfe3e8",
+}
+
 // OutLabels name why an item is out of scope.
 var OutLabels = map[string]Text{
 	OutTier:      {"ja": "対象外（対応が望ましい事項）", "en": "Out of scope (desirable measure)"},
