@@ -76,11 +76,11 @@ func TestRenderJapanese(t *testing.T) {
 		"自己評価報告書",
 		"2026年度 サイバーセキュリティ自己評価（全社）",
 		"金融分野におけるサイバーセキュリティに関するガイドライン",
-		"ガバナンス",                // an area title
+		"ガバナンス", // an area title
 		"取締役会で承認した基本方針に基づき対応", // an explanation
-		"旧VPN装置の更改",            // a task
-		"システム所管 鈴木",            // an owner
-		"期限超過",                 // the overdue task
+		"旧VPN装置の更改", // a task
+		"システム所管 鈴木", // an owner
+		"期限超過",      // the overdue task
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the PDF text lacks %q", want)
