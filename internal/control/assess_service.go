@@ -497,7 +497,7 @@ func (s *Service) RequestRiskAcceptance(ctx context.Context, assessmentID, nodeI
 		return nil, mamori.Errorf(mamori.ECONFLICT, "This risk acceptance is already waiting for approval.")
 	}
 	ap, err := s.approver.RequestApproval(ctx, auth.ApprovalRequest{Kind: ApprovalRiskAcceptance, TargetType: TargetItem, TargetID: it.ID,
-		Summary: s.approvalSummary(ctx, a, it, "Risk acceptance"), Reason: reason, RequiredPerm: mamori.PermRiskApprove, ExpiresAt: endOf(until)})
+		Summary: s.approvalSummary(ctx, a, it, "リスク受容 / Risk acceptance"), Reason: reason, RequiredPerm: mamori.PermRiskApprove, ExpiresAt: endOf(until)})
 	if err != nil {
 		return nil, err
 	}
@@ -556,7 +556,7 @@ func (s *Service) RequestExclusion(ctx context.Context, assessmentID, nodeID str
 		return nil, mamori.Errorf(mamori.ECONFLICT, "This exclusion is already waiting for approval.")
 	}
 	ap, err := s.approver.RequestApproval(ctx, auth.ApprovalRequest{Kind: ApprovalExclusion, TargetType: TargetItem, TargetID: it.ID,
-		Summary: s.approvalSummary(ctx, a, it, "Exclusion"), Reason: reason, RequiredPerm: mamori.PermRiskApprove, ExpiresAt: endOf(until)})
+		Summary: s.approvalSummary(ctx, a, it, "除外 / Exclusion"), Reason: reason, RequiredPerm: mamori.PermRiskApprove, ExpiresAt: endOf(until)})
 	if err != nil {
 		return nil, err
 	}

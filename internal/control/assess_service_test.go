@@ -195,9 +195,14 @@ func TestRiskAcceptanceSeparationOfDuties(t *testing.T) {
 		if err != nil || len(exp) != 1 {
 			t.Fatalf("expire: %v %v", exp, err)
 		}
-		n, err := e.Control.ApprovalsExpired(context.Background(), exp)
+		// The job passes the expired approvals; here it is as if the server
+		// stopped between the two steps, and the sweep must still find it.
+		n, err := e.Control.ApprovalsExpired(context.Background(), nil)
 		if err != nil || n != 1 {
 			t.Fatalf("reopened %d: %v", n, err)
+		}
+		if n, _ := e.Control.ApprovalsExpired(context.Background(), exp); n != 0 {
+			t.Errorf("reopened again: %d", n)
 		}
 		it, err = e.DB.Item(context.Background(), a.ID, node)
 		if err != nil {
@@ -286,12 +291,31 @@ func TestExclusionNeedsCustomProfileAndApproval(t *testing.T) {
 		if st := standing(t, e, p.writer, a, node); st.InScope || st.OutReason != control.OutExcluded {
 			t.Errorf("approved exclusion stands as %+v", st)
 		}
-		// Cancelling brings it back.
-		if _, err := e.Control.CancelExclusion(as(p.writer), a.ID, node, 0); err != nil {
-			t.Fatal(err)
+		// When the exclusion expires, the item is back in scope.
+		e.Clock.Add(400 * 24 * time.Hour)
+		exp, err := e.Auth.ExpireApprovals(context.Background())
+		if err != nil || len(exp) != 1 {
+			t.Fatalf("expire: %v %v", exp, err)
+		}
+		if n, err := e.Control.ApprovalsExpired(context.Background(), exp); err != nil || n != 1 {
+			t.Fatalf("reopened %d: %v", n, err)
 		}
 		if st := standing(t, e, p.writer, a, node); !st.InScope {
-			t.Errorf("cancelled exclusion stands as %+v", st)
+			t.Errorf("lapsed exclusion stands as %+v", st)
+		}
+		// Cancelling a pending one brings it back at once.
+		other := "FSA-CSGL-2.4-B02"
+		if _, err := e.Control.RequestExclusion(as(p.writer), a.ID, other, 0, "Not used.", day("2028-03-31")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Control.CancelExclusion(as(p.writer), a.ID, other, 0); err != nil {
+			t.Fatal(err)
+		}
+		if it, _ := e.DB.Item(context.Background(), a.ID, other); it.Excluded {
+			t.Errorf("cancelled exclusion: %+v", it)
+		}
+		if aps, _ := e.Auth.Approvals(as(p.writer), auth.ApprovalFilter{Status: auth.ApprovalWithdrawn}); len(aps) != 1 {
+			t.Errorf("the cancelled request was not withdrawn: %d", len(aps))
 		}
 	})
 }

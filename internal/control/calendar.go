@@ -471,7 +471,9 @@ func (s *Service) RunReminders(ctx context.Context) (int, error) {
 // whose risk acceptance lapsed is open again, and an item whose exclusion
 // lapsed is back in scope. Its owner is told. The server's job loop passes
 // the result of auth.Service.ExpireApprovals here; approvals of other
-// modules are ignored. It returns how many items it reopened.
+// modules are ignored. It then sweeps for items whose approval expired but
+// were not reopened (a crash between the two steps), so nothing stays
+// accepted on an expired approval. It returns how many items it reopened.
 func (s *Service) ApprovalsExpired(ctx context.Context, expired []*auth.Approval) (int, error) {
 	ctx = mamori.WithActor(ctx, mamori.SystemActor())
 	n := 0
@@ -486,35 +488,66 @@ func (s *Service) ApprovalsExpired(ctx context.Context, expired []*auth.Approval
 		if err != nil {
 			return n, err
 		}
-		ev := audit.New(ctx, audit.ItemReopened, TargetItem, it.ID).With("assessment", it.AssessmentID).With("item", it.NodeID).
-			With("approval", ap.ID).With("kind", ap.Kind)
-		switch {
-		case ap.Kind == ApprovalRiskAcceptance && it.Status == ItemRiskAccepted && it.AcceptApproval.ID == ap.ID:
-			it.Status, it.AcceptReason, it.AcceptUntil, it.AcceptApproval = ItemOpen, "", time.Time{}, ApprovalRef{}
-			ev = ev.Fields("status", "accept_reason", "accept_until").With("status", map[string]string{"from": string(ItemRiskAccepted), "to": string(ItemOpen)})
-		case ap.Kind == ApprovalExclusion && it.Excluded && it.ExcludeApproval.ID == ap.ID:
-			it.Excluded, it.ExcludeReason, it.ExcludeUntil, it.ExcludeApproval = false, "", time.Time{}, ApprovalRef{}
-			ev = ev.Fields("excluded", "exclude_reason", "exclude_until")
-		default:
-			continue // the item no longer relies on this approval
-		}
-		it.Review, it.ReviewedBy, it.ReviewedAt, it.ReviewNote = ReviewNone, "", time.Time{}, ""
-		it.UpdatedBy, it.UpdatedAt = "system", s.Now()
-		if err := s.store.UpdateItem(ctx, it, true, ev); err != nil {
+		done, err := s.reopen(ctx, it, ap.ID, ap.Kind, ap.Summary, ap.RequestedBy)
+		if err != nil {
 			return n, err
 		}
-		n++
-		to := it.OwnerID
-		if to == "" {
-			to = ap.RequestedBy
+		if done {
+			n++
 		}
-		subject := "A risk acceptance has expired; the item is open again."
-		if ap.Kind == ApprovalExclusion {
-			subject = "An exclusion has expired; the item is back in scope."
+	}
+	lapsed, err := s.store.LapsedItems(ctx)
+	if err != nil {
+		return n, err
+	}
+	for _, it := range lapsed {
+		id, kind := it.AcceptApproval.ID, ApprovalRiskAcceptance
+		if it.Status != ItemRiskAccepted || it.AcceptApproval.Status != "expired" {
+			id, kind = it.ExcludeApproval.ID, ApprovalExclusion
 		}
-		if err := s.approver.Notify(ctx, to, NoticeApprovalLapsed, subject, ap.Summary, "/assessments/"+it.AssessmentID+"/items/"+it.NodeID); err != nil {
-			s.log.WarnContext(ctx, "notify lapsed approval", "approval", ap.ID, "error", err)
+		done, err := s.reopen(ctx, it, id, kind, it.NodeID, it.UpdatedBy)
+		if err != nil {
+			return n, err
+		}
+		if done {
+			n++
 		}
 	}
 	return n, nil
+}
+
+// reopen returns an item to open (risk acceptance) or into scope
+// (exclusion) if it still relies on approval id.
+func (s *Service) reopen(ctx context.Context, it *Item, id, kind, summary, requester string) (bool, error) {
+	ev := audit.New(ctx, audit.ItemReopened, TargetItem, it.ID).With("assessment", it.AssessmentID).With("item", it.NodeID).
+		With("approval", id).With("kind", kind)
+	switch {
+	case kind == ApprovalRiskAcceptance && it.Status == ItemRiskAccepted && it.AcceptApproval.ID == id:
+		it.Status, it.AcceptReason, it.AcceptUntil, it.AcceptApproval = ItemOpen, "", time.Time{}, ApprovalRef{}
+		ev = ev.Fields("status", "accept_reason", "accept_until").With("status", map[string]string{"from": string(ItemRiskAccepted), "to": string(ItemOpen)})
+	case kind == ApprovalExclusion && it.Excluded && it.ExcludeApproval.ID == id:
+		it.Excluded, it.ExcludeReason, it.ExcludeUntil, it.ExcludeApproval = false, "", time.Time{}, ApprovalRef{}
+		ev = ev.Fields("excluded", "exclude_reason", "exclude_until")
+	default:
+		return false, nil // the item no longer relies on this approval
+	}
+	it.Review, it.ReviewedBy, it.ReviewedAt, it.ReviewNote = ReviewNone, "", time.Time{}, ""
+	it.UpdatedBy, it.UpdatedAt = "system", s.Now()
+	if err := s.store.UpdateItem(ctx, it, true, ev); err != nil {
+		return false, err
+	}
+	to := it.OwnerID
+	if to == "" {
+		to = requester
+	}
+	subject := "A risk acceptance has expired; the item is open again."
+	if kind == ApprovalExclusion {
+		subject = "An exclusion has expired; the item is back in scope."
+	}
+	if to != "" && to != "system" {
+		if err := s.approver.Notify(ctx, to, NoticeApprovalLapsed, subject, summary, "/assessments/"+it.AssessmentID+"/items/"+it.NodeID); err != nil {
+			s.log.WarnContext(ctx, "notify lapsed approval", "approval", id, "error", err)
+		}
+	}
+	return true, nil
 }

@@ -37,6 +37,9 @@ type Store interface {
 	Items(ctx context.Context, assessmentID string) ([]*Item, error)
 	Item(ctx context.Context, assessmentID, nodeID string) (*Item, error)
 	ItemByID(ctx context.Context, id string) (*Item, error)
+	// LapsedItems returns items still risk-accepted or excluded on an
+	// approval that has expired.
+	LapsedItems(ctx context.Context) ([]*Item, error)
 	// UpdateItem writes an item if its version is still it.Version and
 	// the assessment is not signed off (unless force, used when the system
 	// reopens a lapsed acceptance).

@@ -1,7 +1,9 @@
 package control
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -690,4 +692,55 @@ func sameEvidence(e *Evidence, we WorkbookEvidence, items map[string]*Item) bool
 		same = same && e.File.SHA256 == strings.ToLower(strings.TrimSpace(we.SHA256))
 	}
 	return same
+}
+
+// MaxWorkbookJSON bounds a JSON assessment export mamori reads.
+const MaxWorkbookJSON = 32 << 20
+
+// DecodeWorkbookJSON reads an assessment in its JSON exchange form (what
+// the JSON export writes). Unknown keys are refused. Rows are numbered
+// from 1 in each list, and errors name them as "items[3].status".
+func DecodeWorkbookJSON(data []byte) (*Workbook, error) {
+	if len(data) > MaxWorkbookJSON {
+		return nil, mamori.Errorf(mamori.ETOOLARGE, "The file is larger than %d MiB.", MaxWorkbookJSON>>20)
+	}
+	var wb Workbook
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&wb); err != nil {
+		return nil, jsonError(data, err)
+	}
+	if dec.More() {
+		return nil, mamori.Errorf(mamori.EINVALID, "The file has data after the assessment.")
+	}
+	if wb.Schema != WorkbookSchema {
+		return nil, mamori.Invalid("schema", fmt.Sprintf("must be %q", WorkbookSchema))
+	}
+	for i := range wb.Items {
+		wb.Items[i].Row = i + 1
+	}
+	for i := range wb.Evidence {
+		wb.Evidence[i].Row = i + 1
+	}
+	for i := range wb.Tasks {
+		wb.Tasks[i].Row = i + 1
+	}
+	if wb.Assessment.Scope == nil {
+		wb.Assessment.Scope = []ScopeEntry{}
+	}
+	if wb.Assessment.Conditions == nil {
+		wb.Assessment.Conditions = []string{}
+	}
+	wb.Where = func(sheet string, row int, field string) string {
+		switch sheet {
+		case SheetItems:
+			return fmt.Sprintf("items[%d].%s", row-1, field)
+		case SheetEvidence:
+			return fmt.Sprintf("evidence[%d].%s", row-1, field)
+		case SheetTasks:
+			return fmt.Sprintf("tasks[%d].%s", row-1, field)
+		}
+		return "assessment." + field
+	}
+	return &wb, nil
 }

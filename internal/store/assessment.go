@@ -305,6 +305,15 @@ func (db *DB) ItemByID(ctx context.Context, id string) (*control.Item, error) {
 	return db.oneItem(ctx, `i.id = ?`, id)
 }
 
+// LapsedItems returns items that still rely on an expired approval.
+func (db *DB) LapsedItems(ctx context.Context) (out []*control.Item, err error) {
+	err = db.View(ctx, func(tx *Tx) error {
+		out, err = tx.items(ctx, `(i.status = 'risk_accepted' AND aa.status = 'expired') OR (i.excluded = ? AND ea.status = 'expired')`, true)
+		return err
+	})
+	return out, err
+}
+
 func (tx *Tx) insertItem(ctx context.Context, it *control.Item) error {
 	_, err := tx.exec(ctx, `INSERT INTO assessment_items (id, assessment_id, node_id, status, target_date, rationale, owner_id, due_date,
 		explanation, notes, accept_reason, accept_until, accept_approval_id, excluded, exclude_reason, exclude_until, exclude_approval_id,
