@@ -134,13 +134,14 @@ func funcs(lang i18n.Lang) template.FuncMap {
 		"langs": func() []i18n.Lang { return i18n.Langs },
 		// Catalog and assessment texts: a catalog text in the page's
 		// language, and the labels of statuses, tiers, profiles, states.
-		"tx":            func(t control.Text) string { return t.Get(string(lang)) },
-		"txIn":          func(l string, t control.Text) string { return t.Get(l) },
-		"status":        func(st control.ItemStatus) string { return control.StatusLabels[st].Get(string(lang)) },
-		"tier":          func(t control.Tier) string { return control.TierLabels[t].Get(string(lang)) },
-		"profile":       func(p control.Profile) string { return control.ProfileLabels[p].Get(string(lang)) },
-		"state":         func(st control.State) string { return control.StateLabels[st].Get(string(lang)) },
-		"out":           func(r string) string { return control.OutLabels[r].Get(string(lang)) },
+		"tx":   func(t control.Text) string { return t.Get(string(lang)) },
+		"txIn": func(l string, t control.Text) string { return t.Get(l) },
+		// Labels take any string-like value: templates pass typed fields and literals.
+		"status":        func(v any) string { return control.StatusLabels[control.ItemStatus(fmt.Sprint(v))].Get(string(lang)) },
+		"tier":          func(v any) string { return control.TierLabels[control.Tier(fmt.Sprint(v))].Get(string(lang)) },
+		"profile":       func(v any) string { return control.ProfileLabels[control.Profile(fmt.Sprint(v))].Get(string(lang)) },
+		"state":         func(v any) string { return control.StateLabels[control.State(fmt.Sprint(v))].Get(string(lang)) },
+		"out":           func(v any) string { return control.OutLabels[fmt.Sprint(v)].Get(string(lang)) },
 		"freq":          func(f *control.Frequency) string { return f.Describe(string(lang)) },
 		"byTier":        func(m map[control.Tier]int, t string) int { return m[control.Tier(t)] },
 		"tt":            func(v any) string { return i18n.T(lang, fmt.Sprint(v)) },
