@@ -55,7 +55,8 @@ func commands() []command {
 		{"config", "check: validate and print the effective configuration, secrets redacted", runConfig},
 		{"admin", "create: create an administrator account", runAdmin},
 		{"version", "print the version and build information", runVersion},
-		{"catalog", "list, show, export and check control catalogs (FSA guideline …)", runCatalog},
+		{"catalog", "list, show, export and import control catalogs (FSA guideline …)", runCatalog},
+		{"assessment", "list, export (xlsx, json, pdf, check sheet) and import assessments", runAssessment},
 	}
 }
 
