@@ -75,7 +75,9 @@ type writer struct {
 	rep    *control.Report
 	y      float64
 	page   int
+	size   float64 // the current font size
 	glyphs map[rune]bool
+	widths map[float64]map[rune]float64
 }
 
 // Render writes the report as PDF in lang ("ja" or "en").
@@ -94,10 +96,10 @@ func Render(w io.Writer, rep *control.Report, lang string, opt Options) error {
 	if err := p.AddTTFFontData(font, ipaexGothic); err != nil {
 		return fmt.Errorf("load the Japanese font: %w", err)
 	}
-	wr := &writer{pdf: p, lang: lang, l: labels[lang], opt: opt, rep: rep, glyphs: map[rune]bool{}}
+	wr := &writer{pdf: p, lang: lang, l: labels[lang], opt: opt, rep: rep, glyphs: map[rune]bool{}, widths: map[float64]map[rune]float64{}}
 	p.AddFooter(func() {
 		wr.page++
-		_ = p.SetFont(font, "", 8)
+		_ = wr.setSize(8)
 		p.SetTextColor(110, 110, 110)
 		p.SetXY(margin, pageH-margin+6)
 		_ = p.Cell(nil, wr.clean(a.Title+" — "+fmt.Sprintf(wr.l["page"], wr.page)))
@@ -150,8 +152,14 @@ func (w *writer) clean(s string) string {
 	}, s)
 }
 
+// setSize selects the font at a size.
+func (w *writer) setSize(size float64) error {
+	w.size = size
+	return w.pdf.SetFont(font, "", size)
+}
+
 func (w *writer) text(x float64, s string, size float64) error {
-	if err := w.pdf.SetFont(font, "", size); err != nil {
+	if err := w.setSize(size); err != nil {
 		return err
 	}
 	w.pdf.SetXY(x, w.y)
@@ -172,7 +180,29 @@ func (w *writer) heading(s string) error {
 	return nil
 }
 
-// lines splits text to fit width at the current font size.
+// runeWidth measures a character once per font size: gopdf's own
+// SplitText measures every prefix again, which is quadratic in the length
+// of a cell.
+func (w *writer) runeWidth(r rune) float64 {
+	m := w.widths[w.size]
+	if m == nil {
+		m = map[rune]float64{}
+		w.widths[w.size] = m
+	}
+	if v, ok := m[r]; ok {
+		return v
+	}
+	v, err := w.pdf.MeasureTextWidth(string(r))
+	if err != nil {
+		v = w.size
+	}
+	m[r] = v
+	return v
+}
+
+// lines splits text to fit width at the current font size: Japanese breaks
+// between any two characters, other text at the last space when there is
+// one in the second half of the line.
 func (w *writer) lines(s string, width float64) []string {
 	var out []string
 	for _, para := range strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n") {
@@ -181,11 +211,27 @@ func (w *writer) lines(s string, width float64) []string {
 			out = append(out, "")
 			continue
 		}
-		ls, err := w.pdf.SplitText(para, width)
-		if err != nil || len(ls) == 0 {
-			ls = []string{para}
+		rs := []rune(para)
+		start, used, space := 0, 0.0, -1
+		for i := 0; i < len(rs); i++ {
+			cw := w.runeWidth(rs[i])
+			if used+cw > width && i > start {
+				end := i
+				if space > start+(i-start)/2 {
+					end = space + 1
+				}
+				out = append(out, strings.TrimRight(string(rs[start:end]), " "))
+				start, used, space = end, 0, -1
+				for j := start; j < i; j++ {
+					used += w.runeWidth(rs[j])
+				}
+			}
+			if rs[i] == ' ' {
+				space = i
+			}
+			used += cw
 		}
-		out = append(out, ls...)
+		out = append(out, string(rs[start:]))
 	}
 	for len(out) > 1 && out[len(out)-1] == "" {
 		out = out[:len(out)-1]
@@ -200,7 +246,7 @@ func (w *writer) table(widths []float64, head []string, rows [][]string, size fl
 	var drawRow func(cells []string, header bool) error
 	drawHeader := func() error { return drawRow(head, true) }
 	drawRow = func(cells []string, header bool) error {
-		if err := w.pdf.SetFont(font, "", size); err != nil {
+		if err := w.setSize(size); err != nil {
 			return err
 		}
 		cellLines := make([][]string, len(cells))
@@ -341,7 +387,7 @@ func (w *writer) header() error {
 
 // linesAt splits at a font size.
 func (w *writer) linesAt(s string, width, size float64) []string {
-	_ = w.pdf.SetFont(font, "", size)
+	_ = w.setSize(size)
 	return w.lines(s, width)
 }
 
@@ -377,7 +423,7 @@ func (w *writer) charts() error {
 	}
 	// Legend.
 	x := margin
-	_ = w.pdf.SetFont(font, "", 8)
+	_ = w.setSize(8)
 	for _, st := range control.ChartOrder {
 		label := w.clean(control.StatusLabels[st].Get(w.lang))
 		tw, _ := w.pdf.MeasureTextWidth(label)
@@ -444,7 +490,7 @@ func (w *writer) charts() error {
 				bx += sw
 			}
 			w.pdf.SetXY(barX+barW+6, w.y)
-			_ = w.pdf.SetFont(font, "", 8)
+			_ = w.setSize(8)
 			_ = w.pdf.Cell(nil, fmt.Sprintf("%s  %d/%d", pct(b.k.MetPercent()), b.k.Met, b.k.InScope))
 			w.y += 16
 		}
