@@ -343,6 +343,17 @@ func (s *Service) ItemView(ctx context.Context, assessmentID, nodeID string) (*I
 	return v, nil
 }
 
+// ItemByRow returns an item by its row ID.
+func (s *Service) ItemByRow(ctx context.Context, id string) (*Item, error) {
+	if _, err := mamori.Require(ctx, mamori.PermAssessmentRead); err != nil {
+		return nil, err
+	}
+	if !mamori.ValidID(id) {
+		return nil, mamori.Errorf(mamori.ENOTFOUND, "The item was not found.")
+	}
+	return s.store.ItemByID(ctx, id)
+}
+
 // AssessmentHistory returns the audit events of the assessment itself.
 func (s *Service) AssessmentHistory(ctx context.Context, id string) ([]audit.Event, error) {
 	if _, err := mamori.Require(ctx, mamori.PermAssessmentRead); err != nil {

@@ -432,3 +432,21 @@ func TestAssessmentAPI(t *testing.T) {
 		})
 	}
 }
+
+// TestApprovalLinksToItem: an approver reads the request on the approvals
+// page and follows it to the item.
+func TestApprovalLinksToItem(t *testing.T) {
+	f := newFixture(t, store.SQLite)
+	tok := mustSession(f.e, f.risk)
+	_, body := fetch(t, f.e, "/approvals", tok, "ja")
+	i := bytes.Index(body, []byte(`href="/assessment-items/`))
+	if i < 0 || !bytes.Contains(body, []byte("リスク受容 / Risk acceptance: 2.2.3 ③")) {
+		t.Fatalf("the approvals page does not link the item:\n%s", body)
+	}
+	link := string(body[i+6 : i+6+len("/assessment-items/")+36])
+	res, _ := fetch(t, f.e, link, tok, "ja")
+	// The newest request (the exclusion of 2.4 ①) comes first.
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/assessments/"+f.a.ID+"/items/FSA-CSGL-2.4-B01" {
+		t.Errorf("%s: %d → %s", link, res.StatusCode, res.Header.Get("Location"))
+	}
+}

@@ -104,6 +104,7 @@ func (s *Server) routeTable() []Route {
 		{Method: post, Pattern: "/assessments", Perm: aWrite, Kind: P, Handler: s.assessmentCreate},
 		{Method: post, Pattern: "/assessments/import", Perm: aWrite, Kind: P, Upload: true, Handler: s.assessmentImport},
 		{Method: get, Pattern: "/assessments/{id}", Perm: aRead, Kind: P, Handler: s.assessment},
+		{Method: get, Pattern: "/assessment-items/{row}", Perm: aRead, Kind: P, Handler: s.itemByRow},
 		{Method: get, Pattern: "/assessments/{id}/edit", Perm: aWrite, Kind: P, Handler: s.assessmentEdit},
 		{Method: post, Pattern: "/assessments/{id}/edit", Perm: aWrite, Kind: P, Handler: s.assessmentUpdate},
 		{Method: post, Pattern: "/assessments/{id}/submit", Perm: aWrite, Kind: P, Handler: s.assessmentStep("submitted", s.stepSubmit)},

@@ -534,6 +534,17 @@ func (s *Server) assessmentItem(w http.ResponseWriter, r *http.Request) {
 	s.page(w, r, "assessment-item", ip.V.Row.Ref+" "+ip.V.Node.Title.Get(ip.Lang), ip)
 }
 
+// itemByRow finds an item by its row ID (the target of its approval
+// requests and audit events) and shows its page.
+func (s *Server) itemByRow(w http.ResponseWriter, r *http.Request) {
+	it, err := s.svc.Control.ItemByRow(r.Context(), r.PathValue("row"))
+	if err != nil {
+		s.pageFail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/assessments/"+it.AssessmentID+"/items/"+url.PathEscape(it.NodeID), http.StatusSeeOther)
+}
+
 // itemAction runs a change to an item and returns to its page, or shows
 // the page again with the problems.
 func (s *Server) itemAction(flashKey string, act func(r *http.Request, aid, node string) error) http.HandlerFunc {
