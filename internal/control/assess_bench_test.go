@@ -113,4 +113,3 @@ func BenchmarkImportUnchanged(b *testing.B) {
 		}
 	}
 }
-
