@@ -469,7 +469,7 @@ func (s *Service) checkUntil(f mamori.FieldErrors, field string, until time.Time
 	case !until.After(today):
 		f.Add(field, "The expiry must be in the future.")
 	case until.After(today.AddDate(maxApprovalSpan, 0, 0)):
-		f.Addf(field, "An approval can hold for at most %d years; ask again when it ends.", maxApprovalSpan)
+		f.Add(field, "An approval can hold for at most three years; ask again when it ends.")
 	}
 }
 
@@ -695,7 +695,7 @@ func (s *Service) Submit(ctx context.Context, id string) (*Assessment, error) {
 	}
 	if open > 0 {
 		e := f.Err().(*mamori.Error)
-		e.Message = fmt.Sprintf("Answer every item in scope before submitting: %d are still open.", open)
+		e.Message = "Answer every item in scope before submitting. The items still open are listed."
 		return nil, e
 	}
 	rev := a.Revision
@@ -779,7 +779,7 @@ func (s *Service) SignOff(ctx context.Context, id, note string) (*Assessment, er
 	}
 	if problems > 0 {
 		e := f.Err().(*mamori.Error)
-		e.Message = fmt.Sprintf("%d items are not ready for sign-off.", problems)
+		e.Message = "Some items are not ready for sign-off. They are listed."
 		return nil, e
 	}
 	note = strings.TrimSpace(note)

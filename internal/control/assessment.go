@@ -319,7 +319,7 @@ func checkText(f mamori.FieldErrors, field, s string, limit int, oneLine bool) {
 	case !utf8.ValidString(s):
 		f.Add(field, "The text is not valid UTF-8.")
 	case utf8.RuneCountInString(s) > limit:
-		f.Addf(field, "Keep it under %d characters.", limit)
+		f.Add(field, "The text is too long.")
 	case oneLine && strings.ContainsAny(s, "\r\n"):
 		f.Add(field, "Use a single line.")
 	case strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 && r != '\n' && r != '\r' && r != '\t' }):
@@ -343,7 +343,7 @@ func (a *Assessment) validate(c *Catalog) error {
 		f.Add("scope", "Say what the assessment covers: the whole organisation, or systems and other parts.")
 	}
 	if len(a.Scope) > maxScope {
-		f.Addf("scope", "List at most %d scope entries.", maxScope)
+		f.Add("scope", "List at most 200 scope entries.")
 	}
 	seen := map[string]bool{}
 	for i, e := range a.Scope {
@@ -382,7 +382,7 @@ func (a *Assessment) validate(c *Catalog) error {
 	a.Conditions = slices.Compact(a.Conditions)
 	for _, k := range a.Conditions {
 		if !known[k] {
-			f.Addf("conditions", "The catalog has no condition %q.", k)
+			f.Add("conditions", "The catalog has no such condition.")
 		}
 	}
 	if a.Conditions == nil {

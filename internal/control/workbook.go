@@ -216,6 +216,9 @@ const (
 	SheetTasks      = "Tasks"
 )
 
+// badDate is the reason for a date that does not parse.
+const badDate = "Enter a date as YYYY-MM-DD."
+
 // maxImportProblems caps the problems an import lists.
 const maxImportProblems = 200
 
@@ -251,7 +254,7 @@ func (s *Service) ImportWorkbook(ctx context.Context, wb *Workbook, opt ImportOp
 	p := &problems{f: mamori.FieldErrors{}}
 	add := func(sheet string, row int, field, reason string) { p.add(wb.where(sheet, row, field), "%s", reason) }
 	if wb.Schema != WorkbookSchema {
-		add(SheetAssessment, 0, "schema", fmt.Sprintf("must be %s", WorkbookSchema))
+		add(SheetAssessment, 0, "schema", "This is not a mamori assessment workbook.")
 		return nil, p.err("The workbook cannot be imported.")
 	}
 	lib, _, err := s.library(ctx)
@@ -260,7 +263,7 @@ func (s *Service) ImportWorkbook(ctx context.Context, wb *Workbook, opt ImportOp
 	}
 	c, err := lib.Catalog(wb.Assessment.Catalog)
 	if err != nil || c.Key() != wb.Assessment.Catalog {
-		add(SheetAssessment, 0, "catalog", "names no catalog known here; import the catalog first")
+		add(SheetAssessment, 0, "catalog", "This catalog is not known here. Import the catalog first.")
 		return nil, p.err("The workbook cannot be imported.")
 	}
 	peopleList, err := s.store.People(ctx)
@@ -279,9 +282,9 @@ func (s *Service) ImportWorkbook(ctx context.Context, wb *Workbook, opt ImportOp
 		pp, ok := byEmail[strings.ToLower(email)]
 		switch {
 		case !ok:
-			add(sheet, row, field, "no account has this e-mail address")
+			add(sheet, row, field, "No account has this e-mail address.")
 		case !pp.Active && pp.ID != current:
-			add(sheet, row, field, "this account is not active")
+			add(sheet, row, field, "This account is not active.")
 		}
 		return pp.ID
 	}
@@ -303,7 +306,7 @@ func (s *Service) ImportWorkbook(ctx context.Context, wb *Workbook, opt ImportOp
 	h := wb.Assessment
 	if a != nil {
 		if a.CatalogKey != c.Key() {
-			add(SheetAssessment, 0, "catalog", "differs from the assessment's catalog "+a.CatalogKey)
+			add(SheetAssessment, 0, "catalog", "The workbook names another catalog than the assessment's.")
 		}
 		if a.State == StateSignedOff {
 			return nil, errLocked
@@ -349,10 +352,10 @@ func (s *Service) ImportWorkbook(ctx context.Context, wb *Workbook, opt ImportOp
 	head.Title, head.Profile, head.Scope, head.Conditions = h.Title, h.Profile, slices.Clone(h.Scope), slices.Clone(h.Conditions)
 	var derr error
 	if head.PeriodStart, derr = ParseDate(h.PeriodStart); derr != nil {
-		add(SheetAssessment, 0, "period_start", derr.Error())
+		add(SheetAssessment, 0, "period_start", badDate)
 	}
 	if head.PeriodEnd, derr = ParseDate(h.PeriodEnd); derr != nil {
-		add(SheetAssessment, 0, "period_end", derr.Error())
+		add(SheetAssessment, 0, "period_end", badDate)
 	}
 	if err := head.validate(c); err != nil {
 		for k, v := range mamori.ErrorFields(err) {
@@ -369,17 +372,17 @@ func (s *Service) ImportWorkbook(ctx context.Context, wb *Workbook, opt ImportOp
 		row := wi.Row
 		n, err := c.Node(strings.TrimSpace(wi.Item))
 		if err != nil || !n.Assessable() {
-			add(SheetItems, row, "item", "is not an item of catalog "+c.Key())
+			add(SheetItems, row, "item", "This is not an item of the assessment's catalog.")
 			continue
 		}
-		if first, dup := seen[n.ID]; dup {
-			add(SheetItems, row, "item", fmt.Sprintf("is also on row %d", first))
+		if _, dup := seen[n.ID]; dup {
+			add(SheetItems, row, "item", "This item appears on more than one row.")
 			continue
 		}
 		seen[n.ID] = row
 		cur := existing[n.ID]
 		if cur == nil {
-			add(SheetItems, row, "item", "has no answer row in this assessment")
+			add(SheetItems, row, "item", "The assessment has no such item.")
 			continue
 		}
 		it := *cur
@@ -392,24 +395,24 @@ func (s *Service) ImportWorkbook(ctx context.Context, wb *Workbook, opt ImportOp
 		ans.TargetDate, e1 = ParseDate(wi.TargetDate)
 		ans.DueDate, e2 = ParseDate(wi.DueDate)
 		if e1 != nil {
-			f.Add("target_date", e1.Error())
+			f.Add("target_date", badDate)
 		}
 		if e2 != nil {
-			f.Add("due_date", e2.Error())
+			f.Add("due_date", badDate)
 		}
 		ans.OwnerID = person(SheetItems, row, "owner", wi.Owner, cur.OwnerID)
 		ans.validate(f, "", true)
 		acceptUntil, e3 := ParseDate(wi.AcceptUntil)
 		if e3 != nil {
-			f.Add("accept_until", e3.Error())
+			f.Add("accept_until", badDate)
 		}
 		excludeUntil, e4 := ParseDate(wi.ExcludeUntil)
 		if e4 != nil {
-			f.Add("exclude_until", e4.Error())
+			f.Add("exclude_until", badDate)
 		}
 		excluded := strings.TrimSpace(wi.Excluded)
 		if excluded != "" && excluded != yes {
-			f.Add("excluded", `must be "yes" or empty`)
+			f.Add("excluded", "Write yes, or leave the cell empty.")
 		}
 		acceptReason, excludeReason := strings.TrimSpace(wi.AcceptReason), strings.TrimSpace(wi.ExcludeReason)
 		checkText(f, "accept_reason", acceptReason, maxText, false)
@@ -505,7 +508,7 @@ func (s *Service) ImportWorkbook(ctx context.Context, wb *Workbook, opt ImportOp
 		row := we.Row
 		rowID := itemRow(we.Item)
 		if rowID == "" {
-			add(SheetEvidence, row, "item", "is not an item of catalog "+c.Key())
+			add(SheetEvidence, row, "item", "This is not an item of the assessment's catalog.")
 			continue
 		}
 		if cur, ok := existingEvidence[strings.TrimSpace(we.ID)]; ok {
@@ -520,10 +523,10 @@ func (s *Service) ImportWorkbook(ctx context.Context, wb *Workbook, opt ImportOp
 		in.EffectiveOn, e1 = ParseDate(we.EffectiveOn)
 		in.ExpiresOn, e2 = ParseDate(we.ExpiresOn)
 		if e1 != nil {
-			f.Add("effective_on", e1.Error())
+			f.Add("effective_on", badDate)
 		}
 		if e2 != nil {
-			f.Add("expires_on", e2.Error())
+			f.Add("expires_on", badDate)
 		}
 		in.validate(f, "")
 		e := &Evidence{ID: mamori.NewID(), AssessmentID: a.ID, ItemID: rowID, Kind: in.Kind, Title: in.Title, EffectiveOn: in.EffectiveOn,
@@ -569,7 +572,7 @@ func (s *Service) ImportWorkbook(ctx context.Context, wb *Workbook, opt ImportOp
 		var e1 error
 		in.DueDate, e1 = ParseDate(wt.DueDate)
 		if e1 != nil {
-			f.Add("due_date", e1.Error())
+			f.Add("due_date", badDate)
 		}
 		cur, isOld := existingTasks[strings.TrimSpace(wt.ID)]
 		curOwner := ""
@@ -583,12 +586,12 @@ func (s *Service) ImportWorkbook(ctx context.Context, wb *Workbook, opt ImportOp
 			state = TaskOpen
 		}
 		if state != TaskOpen && state != TaskDone {
-			f.Add("state", "must be open or done")
+			f.Add("state", "Write open or done.")
 		}
 		rowID := ""
 		if in.NodeID != "" {
 			if rowID = itemRow(in.NodeID); rowID == "" {
-				f.Add("item", "is not an item of catalog "+c.Key())
+				f.Add("item", "This is not an item of the assessment's catalog.")
 			}
 		}
 		for _, k := range sortedKeys(f) {
@@ -714,7 +717,7 @@ func DecodeWorkbookJSON(data []byte) (*Workbook, error) {
 		return nil, mamori.Errorf(mamori.EINVALID, "The file has data after the assessment.")
 	}
 	if wb.Schema != WorkbookSchema {
-		return nil, mamori.Invalid("schema", fmt.Sprintf("must be %q", WorkbookSchema))
+		return nil, mamori.Invalid("schema", "This is not a mamori assessment export.")
 	}
 	for i := range wb.Items {
 		wb.Items[i].Row = i + 1

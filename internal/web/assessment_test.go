@@ -312,7 +312,7 @@ func TestAssessmentForms(t *testing.T) {
 	}
 	page, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	for _, want := range []string{"Items, row 3, column F (status)", "Items, row 4, column J (due_date)", "何も変更していません"} {
+	for _, want := range []string{"Items, row 3, column F (status)", "Items, row 4, column J (due_date)", "何も変更していません", "対応状況を選んでください。", "YYYY-MM-DD"} {
 		if !bytes.Contains(page, []byte(want)) {
 			t.Errorf("import error page lacks %q (status %d)", want, res.StatusCode)
 		}

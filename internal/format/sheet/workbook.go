@@ -493,7 +493,7 @@ func readTable[T any](p *problems, sheet string, rows [][]string, cols []column[
 	}
 	for _, k := range required {
 		if _, ok := idx[k]; !ok {
-			p.add(place(sheet, 1, 0, k), fmt.Sprintf("The column (%s) is missing.", k))
+			p.add(place(sheet, 1, 0, k), "This column is missing.")
 		}
 	}
 	var out []T
@@ -560,8 +560,8 @@ func ReadWorkbook(data []byte) (*control.Workbook, error) {
 		if k == "" {
 			continue
 		}
-		if first, dup := seen[k]; dup {
-			p.add(place(sheetAssessment, r+1, 1, k), fmt.Sprintf("Also given on row %d.", first))
+		if _, dup := seen[k]; dup {
+			p.add(place(sheetAssessment, r+1, 1, k), "This row appears twice.")
 			continue
 		}
 		seen[k] = r + 1
