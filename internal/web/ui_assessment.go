@@ -965,6 +965,22 @@ func (s *Server) stepReopen(r *http.Request, id string) error {
 	return err
 }
 
+// recordLink is the page of a record evidence points to, for the record
+// types mamori has pages for ("" otherwise: modules still to come).
+func recordLink(kind, id string) string {
+	switch kind {
+	case "assessment":
+		return "/assessments/" + url.PathEscape(id)
+	case "assessment_item":
+		return "/assessment-items/" + url.PathEscape(id)
+	case "catalog":
+		return "/catalogs/" + url.PathEscape(id)
+	case "approval":
+		return "/approvals"
+	}
+	return ""
+}
+
 // statusOptions are the statuses offered in the answer form: risk
 // acceptance has its own form (it needs an approval), unless the item is
 // already risk-accepted.
