@@ -144,7 +144,7 @@ func funcs(lang i18n.Lang) template.FuncMap {
 		"out":           func(v any) string { return control.OutLabels[fmt.Sprint(v)].Get(string(lang)) },
 		"freq":          func(f *control.Frequency) string { return f.Describe(string(lang)) },
 		"byTier":        func(m map[control.Tier]int, t string) int { return m[control.Tier(t)] },
-		"recordLink": recordLink,
+		"recordLink":    recordLink,
 		"tt":            func(v any) string { return i18n.T(lang, fmt.Sprint(v)) },
 		"pct":           func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) + "%" },
 		"day":           control.FormatDate,
