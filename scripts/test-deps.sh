@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs and starts what the full test suite uses besides Go: PostgreSQL
 # (the production store; storage tests run on it when MAMORI_TEST_POSTGRES_URL
-# is set) and Debian's Chromium (browser tests). Needs root and Debian's
-# package repositories. Prints the MAMORI_TEST_POSTGRES_URL to use.
+# is set), Debian's Chromium (browser tests) and poppler-utils (pdftotext, to
+# check the Japanese text of PDF reports). Needs root and Debian's package
+# repositories. Prints the MAMORI_TEST_POSTGRES_URL to use.
 set -euo pipefail
 
 need=()
 command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test-deps: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

@@ -66,6 +66,31 @@ const (
 	DataExported      Type = "data.exported"
 	SchemaMigrated    Type = "system.schema.migrated"
 	ServerStarted     Type = "system.server.started"
+
+	// Catalogs, assessments and recurring obligations.
+	CatalogImported        Type = "catalog.imported"
+	CatalogDeleted         Type = "catalog.deleted"
+	AssessmentCreated      Type = "assessment.created"
+	AssessmentUpdated      Type = "assessment.updated"
+	AssessmentSubmitted    Type = "assessment.submitted"
+	AssessmentReturned     Type = "assessment.returned"
+	AssessmentSignedOff    Type = "assessment.signed_off"
+	AssessmentReopened     Type = "assessment.reopened"
+	AssessmentImported     Type = "assessment.imported"
+	AssessmentDeleted      Type = "assessment.deleted"
+	ItemUpdated            Type = "assessment.item.updated"
+	ItemReviewed           Type = "assessment.item.reviewed"
+	ItemReopened           Type = "assessment.item.reopened"
+	EvidenceAdded          Type = "assessment.evidence.added"
+	EvidenceRemoved        Type = "assessment.evidence.removed"
+	EvidenceRenewed        Type = "assessment.evidence.renewed"
+	TaskCreated            Type = "assessment.task.created"
+	TaskUpdated            Type = "assessment.task.updated"
+	TaskCompleted          Type = "assessment.task.completed"
+	TaskReopened           Type = "assessment.task.reopened"
+	ObligationUpdated      Type = "obligation.updated"
+	ObligationDone         Type = "obligation.done"
+	ObligationReminderSent Type = "obligation.reminder.sent"
 )
 
 var definitions = []Definition{
@@ -112,6 +137,30 @@ var definitions = []Definition{
 	{DataExported, "M2050I", "administration", "Data was exported."},
 	{SchemaMigrated, "M2090I", "administration", "The database schema was migrated."},
 	{ServerStarted, "M2091I", "administration", "The server started."},
+
+	{CatalogImported, "M4000I", "assessment", "A control catalog was imported."},
+	{CatalogDeleted, "M4001I", "assessment", "An imported control catalog was deleted."},
+	{AssessmentCreated, "M4010I", "assessment", "An assessment was created."},
+	{AssessmentUpdated, "M4011I", "assessment", "An assessment's title, scope, period or conditions were changed."},
+	{AssessmentSubmitted, "M4012I", "assessment", "An assessment was submitted for second-line review."},
+	{AssessmentReturned, "M4013I", "assessment", "A reviewer returned an assessment for rework."},
+	{AssessmentSignedOff, "M4014I", "assessment", "A reviewer signed off an assessment."},
+	{AssessmentReopened, "M4015I", "assessment", "A signed-off assessment was reopened."},
+	{AssessmentImported, "M4016I", "assessment", "An assessment workbook was imported."},
+	{AssessmentDeleted, "M4017I", "assessment", "An assessment was deleted."},
+	{ItemUpdated, "M4020I", "assessment", "An assessment item's answer was changed."},
+	{ItemReviewed, "M4021I", "assessment", "A reviewer recorded a second-line review of an assessment item."},
+	{ItemReopened, "M4022W", "assessment", "An item's risk acceptance or exclusion lapsed and the item is open again."},
+	{EvidenceAdded, "M4030I", "assessment", "Evidence was attached to an assessment item."},
+	{EvidenceRemoved, "M4031I", "assessment", "Evidence was removed from an assessment item."},
+	{EvidenceRenewed, "M4032I", "assessment", "Evidence was confirmed as current and re-dated."},
+	{TaskCreated, "M4040I", "assessment", "A remediation task was created."},
+	{TaskUpdated, "M4041I", "assessment", "A remediation task was changed or reassigned."},
+	{TaskCompleted, "M4042I", "assessment", "A remediation task was completed."},
+	{TaskReopened, "M4043I", "assessment", "A completed remediation task was reopened."},
+	{ObligationUpdated, "M4050I", "assessment", "A recurring obligation's owner or interval was changed."},
+	{ObligationDone, "M4051I", "assessment", "A recurring obligation was recorded as performed."},
+	{ObligationReminderSent, "M4052I", "assessment", "A reminder of a due or overdue deadline was sent."},
 }
 
 var registry = func() map[Type]Definition {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mamori-dev/mamori/internal/auth"
 	"github.com/mamori-dev/mamori/internal/config"
+	"github.com/mamori-dev/mamori/internal/control"
 	"github.com/mamori-dev/mamori/internal/envelope"
 	"github.com/mamori-dev/mamori/internal/mail"
 	"github.com/mamori-dev/mamori/internal/store"
@@ -84,9 +85,10 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 
 // services are the wired domain services.
 type services struct {
-	db     *store.DB
-	sealer *envelope.Sealer
-	auth   *auth.Service
+	db      *store.DB
+	sealer  *envelope.Sealer
+	auth    *auth.Service
+	control *control.Service
 }
 
 func newServices(ctx context.Context, cfg *config.Config, db *store.DB, log *slog.Logger) (*services, error) {
@@ -111,7 +113,10 @@ func newServices(ctx context.Context, cfg *config.Config, db *store.DB, log *slo
 	if err != nil {
 		return nil, err
 	}
-	return &services{db: db, sealer: sealer, auth: a}, nil
+	// Evidence files need the encrypted file store, which is wired here
+	// when it is available; without it, evidence is linked, not uploaded.
+	c := control.NewService(db, a, nil, nil, log)
+	return &services{db: db, sealer: sealer, auth: a, control: c}, nil
 }
 
 func splitList(s string) []string {

@@ -17,6 +17,8 @@ import (
 	"github.com/mamori-dev/mamori/internal/control"
 	"github.com/mamori-dev/mamori/internal/format/catalogfile"
 	"github.com/mamori-dev/mamori/internal/format/oscal"
+	"github.com/mamori-dev/mamori/internal/format/sheet"
+	"github.com/mamori-dev/mamori/internal/store"
 )
 
 type subcommand struct {
@@ -27,11 +29,11 @@ type subcommand struct {
 // catalogCommands are the subcommands of "mamori catalog".
 func catalogCommands() []subcommand {
 	return []subcommand{
-		{"list", "[--lang ja|en] [--json]", "list the catalogs with their item counts by tier", runCatalogList},
-		{"show", "<id> [--lang ja|en]", "print a catalog's tree", runCatalogShow},
-		{"export", "<id> [--format json|oscal] [--lang ja|en] [--out FILE]", "export a whole catalog", runCatalogExport},
-		{"import", "FILE --dry-run [--format auto|mamori-json|mamori-yaml|oscal|ciso-assistant] [--id ID] [--lang L] [--edition DATE] [--tiers G=basic,…] [--json]", "check a catalog file and report what it would import", runCatalogImport},
-		{"due", "<id> --start DATE [--done ID=DATE,…] [--every ID=P1Y,…] [--today DATE] [--tier T] [--json]", "list the recurring obligations of a catalog with their due dates", runCatalogDue},
+		{"list", "[--lang ja|en] [--json] [--data-dir DIR | --database-url URL]", "list the catalogs (shipped and imported) with their item counts by tier", runCatalogList},
+		{"show", "<id> [--lang ja|en] [--data-dir DIR | --database-url URL]", "print a catalog's tree", runCatalogShow},
+		{"export", "<id> [--format json|oscal|xlsx] [--lang ja|en] [--out FILE] [--data-dir DIR | --database-url URL]", "export a whole catalog", runCatalogExport},
+		{"import", "FILE [--dry-run] [--format auto|mamori-json|mamori-yaml|oscal|ciso-assistant] [--id ID] [--lang L] [--edition DATE] [--tiers G=basic,…] [--json] [--data-dir DIR | --database-url URL]", "check a catalog file and store it in the database (all or nothing; --dry-run only reports)", runCatalogImport},
+		{"due", "<id> --start DATE [--done ID=DATE,…] [--every ID=P1Y,…] [--today DATE] [--tier T] [--json] [--data-dir DIR | --database-url URL]", "list the recurring obligations of a catalog with their due dates", runCatalogDue},
 	}
 }
 
@@ -70,10 +72,12 @@ func checkLang(lang string) error {
 	return nil
 }
 
-func runCatalogList(_ context.Context, e *env, args []string) error {
+func runCatalogList(ctx context.Context, e *env, args []string) error {
 	fs := catalogFlagSet(e, "list")
 	lang := fs.String("lang", "ja", "language of the names (ja or en)")
 	asJSON := fs.Bool("json", false, "print JSON")
+	var sf storeFlags
+	sf.register(fs)
 	if rest, err := parseFlags(fs, args); err != nil {
 		return err
 	} else if len(rest) > 0 {
@@ -82,7 +86,7 @@ func runCatalogList(_ context.Context, e *env, args []string) error {
 	if err := checkLang(*lang); err != nil {
 		return err
 	}
-	lib, err := control.Shipped()
+	infos, err := catalogInfos(ctx, e, sf)
 	if err != nil {
 		return err
 	}
@@ -91,28 +95,88 @@ func runCatalogList(_ context.Context, e *env, args []string) error {
 		Edition string         `json:"edition"`
 		Name    control.Text   `json:"name"`
 		Counts  control.Counts `json:"counts"`
+		Origin  string         `json:"origin"`
 	}
 	var rows []row
-	for _, c := range lib.List() {
-		rows = append(rows, row{c.Framework.ID, c.Edition.Date, c.Framework.Name, c.Count()})
+	for _, c := range infos {
+		origin := "shipped"
+		if !c.Shipped {
+			origin = "imported"
+		}
+		rows = append(rows, row{c.ID, c.Edition, c.Name, c.Counts, origin})
 	}
 	if *asJSON {
 		return writeJSON(e.stdout, rows)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tEDITION\tITEMS\tBASIC\tDESIRABLE\tNAME")
+	fmt.Fprintln(tw, "ID\tEDITION\tITEMS\tBASIC\tDESIRABLE\tORIGIN\tNAME")
 	for _, r := range rows {
 		basic, desirable := "-", "-"
 		if len(r.Counts.ByTier) > 0 {
 			basic, desirable = fmt.Sprint(r.Counts.ByTier[control.TierBasic]), fmt.Sprint(r.Counts.ByTier[control.TierDesirable])
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", r.ID, r.Edition, r.Counts.Items, basic, desirable, r.Name.Get(*lang))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", r.ID, r.Edition, r.Counts.Items, basic, desirable, r.Origin, r.Name.Get(*lang))
 	}
 	return tw.Flush()
 }
 
-// shippedCatalog finds a shipped catalog by ID or key.
-func shippedCatalog(id string) (*control.Catalog, error) {
+// existingStore opens the configured database if there is one: PostgreSQL
+// when a URL is set, SQLite when its file exists. Reading catalogs never
+// creates a database; it returns nil when there is none.
+func existingStore(ctx context.Context, e *env, sf storeFlags) (*store.DB, error) {
+	cfg, err := sf.load(e, nil)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.DatabaseURL == "" {
+		if _, err := os.Stat(filepath.Join(cfg.DataDir, store.SQLiteFile)); err != nil {
+			return nil, nil
+		}
+	}
+	return openStore(ctx, cfg, false, nil)
+}
+
+// catalogService returns the catalog service over the existing database,
+// or nil (shipped catalogs only), and a function to close it.
+func catalogService(ctx context.Context, e *env, sf storeFlags) (*control.Service, func(), error) {
+	db, err := existingStore(ctx, e, sf)
+	if err != nil || db == nil {
+		return nil, func() {}, err
+	}
+	return control.NewService(db, nil, nil, nil, nil), func() { db.Close() }, nil
+}
+
+// catalogInfos lists the shipped catalogs and those in the database.
+func catalogInfos(ctx context.Context, e *env, sf storeFlags) ([]control.CatalogInfo, error) {
+	svc, done, err := catalogService(ctx, e, sf)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	if svc != nil {
+		return svc.Catalogs(mamori.WithActor(ctx, mamori.SystemActor()))
+	}
+	lib, err := control.Shipped()
+	if err != nil {
+		return nil, err
+	}
+	var out []control.CatalogInfo
+	for _, c := range lib.List() {
+		out = append(out, control.CatalogInfo{Key: c.Key(), ID: c.Framework.ID, Edition: c.Edition.Date, Name: c.Framework.Name, Counts: c.Count(), Shipped: true})
+	}
+	return out, nil
+}
+
+// findCatalog finds a catalog, shipped or in the database, by ID or key.
+func findCatalog(ctx context.Context, e *env, sf storeFlags, id string) (*control.Catalog, error) {
+	svc, done, err := catalogService(ctx, e, sf)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	if svc != nil {
+		return svc.Catalog(mamori.WithActor(ctx, mamori.SystemActor()), id)
+	}
 	lib, err := control.Shipped()
 	if err != nil {
 		return nil, err
@@ -131,9 +195,11 @@ func oneArg(fs *flag.FlagSet, args []string, what string) (string, error) {
 	return rest[0], nil
 }
 
-func runCatalogShow(_ context.Context, e *env, args []string) error {
+func runCatalogShow(ctx context.Context, e *env, args []string) error {
 	fs := catalogFlagSet(e, "show")
 	lang := fs.String("lang", "ja", "language (ja or en)")
+	var sf storeFlags
+	sf.register(fs)
 	id, err := oneArg(fs, args, "catalog id")
 	if err != nil {
 		return err
@@ -141,7 +207,7 @@ func runCatalogShow(_ context.Context, e *env, args []string) error {
 	if err := checkLang(*lang); err != nil {
 		return err
 	}
-	c, err := shippedCatalog(id)
+	c, err := findCatalog(ctx, e, sf, id)
 	if err != nil {
 		return err
 	}
@@ -175,9 +241,11 @@ func tierSummary(k control.Counts, lang string) string {
 		k.Items, k.ByTier[control.TierBasic], k.ByTier[control.TierDesirable])
 }
 
-func runCatalogExport(_ context.Context, e *env, args []string) error {
+func runCatalogExport(ctx context.Context, e *env, args []string) error {
 	fs := catalogFlagSet(e, "export")
-	format := fs.String("format", "json", "json (mamori's shape) or oscal (OSCAL 1.1 catalog JSON)")
+	format := fs.String("format", "json", "json (mamori's shape), oscal (OSCAL 1.1 catalog JSON) or xlsx (a sheet for reading)")
+	var sf storeFlags
+	sf.register(fs)
 	lang := fs.String("lang", "", "OSCAL only: language of the standard fields (default: the catalog's primary language)")
 	out := fs.String("out", "", "write to FILE instead of standard output")
 	id, err := oneArg(fs, args, "catalog id")
@@ -189,7 +257,7 @@ func runCatalogExport(_ context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	c, err := shippedCatalog(id)
+	c, err := findCatalog(ctx, e, sf, id)
 	if err != nil {
 		return err
 	}
@@ -203,9 +271,13 @@ func runCatalogExport(_ context.Context, e *env, args []string) error {
 	case "oscal":
 		err = oscal.Encode(&buf, c, oscal.ExportOptions{Lang: *lang})
 	case "xlsx":
-		return mamori.Errorf(mamori.ENOTIMPLEMENTED, "XLSX export is not available yet.")
+		l := *lang
+		if l == "" {
+			l = c.PrimaryLanguage()
+		}
+		err = sheet.WriteCatalog(&buf, c, l)
 	default:
-		return usagef("--format must be json or oscal")
+		return usagef("--format must be json, oscal or xlsx")
 	}
 	if err != nil {
 		return err
@@ -253,11 +325,15 @@ type importReport struct {
 	Areas     []control.AreaCount `json:"areas,omitempty"`
 	Mappings  int                 `json:"mappings"`
 	Notes     []string            `json:"notes,omitempty"`
+	DryRun    bool                `json:"dry_run"`
+	SHA256    string              `json:"sha256,omitempty"`
 }
 
-func runCatalogImport(_ context.Context, e *env, args []string) error {
+func runCatalogImport(ctx context.Context, e *env, args []string) error {
 	fs := catalogFlagSet(e, "import")
-	dry := fs.Bool("dry-run", false, "parse and validate only; report what would be imported")
+	var sf storeFlags
+	sf.register(fs)
+	dry := fs.Bool("dry-run", false, "parse and validate only; report what would be imported and store nothing")
 	format := fs.String("format", "auto", "auto, mamori-json, mamori-yaml, oscal or ciso-assistant")
 	id := fs.String("id", "", "framework ID to give the catalog (OSCAL, CISO Assistant)")
 	lang := fs.String("lang", "", "language of a foreign OSCAL catalog (default en)")
@@ -284,27 +360,56 @@ func runCatalogImport(_ context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
-	lib, err := control.Shipped()
-	if err != nil {
-		return err
-	}
-	if err := control.ValidateMappings(c, lib); err != nil {
-		return fmt.Errorf("%s: %w", file, err)
-	}
 	s := c.Summarize()
 	rep := importReport{File: file, Format: got, Key: c.Key(), Name: c.Framework.Name, Languages: c.Languages,
-		Sections: s.Sections, Counts: s.Counts, Areas: s.Areas, Mappings: len(c.Mappings)}
-	if prev, err := lib.Catalog(c.Key()); err == nil && prev != nil {
-		rep.Notes = append(rep.Notes, "A catalog with this ID and edition is already shipped with mamori.")
-	}
-	if !*dry {
-		return mamori.Errorf(mamori.ENOTIMPLEMENTED, "Importing into the database is not available yet; run with --dry-run to check the file.")
+		Sections: s.Sections, Counts: s.Counts, Areas: s.Areas, Mappings: len(c.Mappings), DryRun: *dry}
+	sys := mamori.WithActor(ctx, mamori.SystemActor())
+	if *dry {
+		// Mappings resolve against what is there: the shipped catalogs
+		// and, when a database exists, the imported ones.
+		svc, done, err := catalogService(ctx, e, sf)
+		if err != nil {
+			return err
+		}
+		defer done()
+		lib, err := control.Shipped()
+		if svc != nil {
+			lib, err = svc.Library(sys)
+		}
+		if err != nil {
+			return err
+		}
+		if err := control.ValidateMappings(c, lib); err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+		if prev, err := lib.Catalog(c.Key()); err == nil && prev.Key() == c.Key() {
+			rep.Notes = append(rep.Notes, "A catalog with this ID and edition already exists; importing it would be refused.")
+		}
+	} else {
+		cfg, err := sf.load(e, nil)
+		if err != nil {
+			return err
+		}
+		db, err := openStore(ctx, cfg, true, nil)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		sc, err := control.NewService(db, nil, nil, nil, nil).ImportCatalog(sys, c, control.ImportSource{Format: string(got), FileName: file})
+		if err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+		rep.SHA256 = sc.SHA256
 	}
 	if *asJSON {
 		return writeJSON(e.stdout, rep)
 	}
 	w := e.stdout
-	fmt.Fprintf(w, "Would import %s (%s) from %s\n", rep.Key, c.Framework.Name.Get(c.PrimaryLanguage()), rep.Format)
+	verb := "Imported"
+	if *dry {
+		verb = "Would import"
+	}
+	fmt.Fprintf(w, "%s %s (%s) from %s\n", verb, rep.Key, c.Framework.Name.Get(c.PrimaryLanguage()), rep.Format)
 	fmt.Fprintf(w, "  languages: %s\n", strings.Join(rep.Languages, ", "))
 	fmt.Fprintf(w, "  sections:  %d\n", rep.Sections)
 	fmt.Fprintf(w, "  items:     %s\n", tierSummary(rep.Counts, "en"))
@@ -319,7 +424,11 @@ func runCatalogImport(_ context.Context, e *env, args []string) error {
 	for _, n := range rep.Notes {
 		fmt.Fprintf(w, "  note: %s\n", n)
 	}
-	fmt.Fprintln(w, "Dry run: nothing was stored.")
+	if *dry {
+		fmt.Fprintln(w, "Dry run: nothing was stored.")
+	} else {
+		fmt.Fprintf(w, "Stored in the database (SHA-256 %s).\n", rep.SHA256)
+	}
 	return nil
 }
 
@@ -339,8 +448,10 @@ func readLimited(path string, limit int64) ([]byte, error) {
 	return data, nil
 }
 
-func runCatalogDue(_ context.Context, e *env, args []string) error {
+func runCatalogDue(ctx context.Context, e *env, args []string) error {
 	fs := catalogFlagSet(e, "due")
+	var sf storeFlags
+	sf.register(fs)
 	start := fs.String("start", "", "start of the assessment period, YYYY-MM-DD (e.g. the fiscal year's first day)")
 	done := fs.String("done", "", "last completions, ID=DATE,…")
 	every := fs.String("every", "", "intervals chosen for periodic items, ID=P1Y,…")
@@ -374,7 +485,7 @@ func runCatalogDue(_ context.Context, e *env, args []string) error {
 	}); err != nil {
 		return usagef("--every must look like ID=P1Y,…: %v", err)
 	}
-	c, err := shippedCatalog(id)
+	c, err := findCatalog(ctx, e, sf, id)
 	if err != nil {
 		return err
 	}

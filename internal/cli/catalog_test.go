@@ -67,7 +67,9 @@ func TestCatalogExportFSAJSON(t *testing.T) {
 
 func TestCatalogCommands(t *testing.T) {
 	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
 	oscalFile := filepath.Join(dir, "fsa.oscal.json")
+	anssi := "../format/cisoassistant/testdata/anssi-guide-hygiene.yaml"
 	for _, tc := range []struct {
 		name   string
 		args   []string
@@ -81,10 +83,17 @@ func TestCatalogCommands(t *testing.T) {
 		{"unknown sub", []string{"catalog", "frob"}, 2, "", "unknown subcommand"},
 		{"show", []string{"catalog", "show", "fsa-2022-advisory", "--lang", "en"}, 0, "1-a Stronger authentication", ""},
 		{"unknown catalog", []string{"catalog", "export", "nist"}, 1, "", `There is no catalog "nist"`},
-		{"bad format", []string{"catalog", "export", "fsa-csgl", "--format", "pdf"}, 2, "", "--format must be json or oscal"},
+		{"bad format", []string{"catalog", "export", "fsa-csgl", "--format", "pdf"}, 2, "", "--format must be json, oscal or xlsx"},
+		{"export xlsx", []string{"catalog", "export", "fsa-2022-advisory", "--format", "xlsx", "--out", filepath.Join(dir, "adv.xlsx")}, 0, "", ""},
 		{"export oscal to file", []string{"catalog", "export", "fsa-csgl", "--format", "oscal", "--lang", "en", "--out", oscalFile}, 0, "", ""},
 		{"import own oscal", []string{"catalog", "import", oscalFile, "--dry-run"}, 0, "176 items: 126 basic, 50 desirable", ""},
-		{"import without dry-run", []string{"catalog", "import", oscalFile}, 1, "", "not available yet"},
+		{"import a shipped key", []string{"catalog", "import", oscalFile, "--data-dir", data}, 1, "", "already exists"},
+		{"import stores", []string{"catalog", "import", anssi, "--tiers", "S=basic,R=desirable", "--id", "anssi-hygiene", "--data-dir", data}, 0, "Stored in the database", ""},
+		{"import twice", []string{"catalog", "import", anssi, "--tiers", "S=basic,R=desirable", "--id", "anssi-hygiene", "--data-dir", data}, 1, "", "already exists"},
+		{"list with the database", []string{"catalog", "list", "--data-dir", data}, 0, "anssi-hygiene", ""},
+		{"show imported", []string{"catalog", "show", "anssi-hygiene", "--lang", "en", "--data-dir", data}, 0, "anssi-hygiene@", ""},
+		{"dry run sees the database", []string{"catalog", "import", anssi, "--dry-run", "--id", "anssi-hygiene", "--data-dir", data}, 0, "already exists", ""},
+		{"list without a database creates none", []string{"catalog", "list", "--data-dir", filepath.Join(dir, "none")}, 0, "fsa-csgl", ""},
 		{"import missing file", []string{"catalog", "import", filepath.Join(dir, "nope.json"), "--dry-run"}, 2, "", "Cannot open"},
 		{"import NIST", []string{"catalog", "import", "../format/oscal/testdata/NIST_SP-800-53_rev5_MODERATE-baseline-resolved-profile_catalog.json", "--dry-run", "--id", "nist-800-53-moderate"}, 0, "nist-800-53-moderate@2024-02-13", ""},
 		{"import CISO with tiers", []string{"catalog", "import", "../format/cisoassistant/testdata/anssi-guide-hygiene.yaml", "--dry-run", "--tiers", "S=basic,R=desirable"}, 0, "61 items: 39 basic, 22 desirable", ""},
@@ -107,6 +116,9 @@ func TestCatalogCommands(t *testing.T) {
 	}
 	if fi, err := os.Stat(oscalFile); err != nil || fi.Size() < 100000 {
 		t.Errorf("OSCAL export file: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "none")); err == nil {
+		t.Error("reading catalogs created a data directory")
 	}
 	// A malformed import names the place.
 	bad := filepath.Join(dir, "bad.json")

@@ -55,9 +55,10 @@ func commands() []command {
 		{"config", "check: validate and print the effective configuration, secrets redacted", runConfig},
 		{"admin", "create: create an administrator account", runAdmin},
 		{"version", "print the version and build information", runVersion},
-		{"catalog", "list, show, export and check control catalogs (FSA guideline …)", runCatalog},
 		{"vuln", "match SBOMs against vulnerability advisories (vuln match)", runVuln},
 		{"detect", "detection of sign-in attacks: replay events over the detectors, sweep thresholds", runDetect},
+		{"catalog", "list, show, export and import control catalogs (FSA guideline …)", runCatalog},
+		{"assessment", "list, export (xlsx, json, pdf, check sheet) and import assessments", runAssessment},
 	}
 }
 

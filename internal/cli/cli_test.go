@@ -159,6 +159,10 @@ func TestServeAndGracefulShutdown(t *testing.T) {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
+	// --demo also starts a sample self-assessment.
+	if r := runCLI(t, nil, "", "assessment", "list", "--data-dir", dir); r.code != 0 || !strings.Contains(r.stdout, "（デモ）") {
+		t.Errorf("demo assessment: %+v", r)
+	}
 }
 
 func TestVersionAndUsage(t *testing.T) {

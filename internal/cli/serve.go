@@ -52,7 +52,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "No account exists yet. Create the first administrator with:\n  mamori admin create --email you@example.jp\n(or start with --demo for a ready-made administrator and sample data)\n")
 	}
 	srv, err := web.New(web.Options{Config: cfg, Logger: log, Version: Version, Store: db,
-		Services: web.Services{Auth: svc.auth}})
+		Services: web.Services{Auth: svc.auth, Control: svc.control}})
 	if err != nil {
 		return err
 	}
@@ -114,8 +114,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// runJobs runs the periodic work of the identity module until ctx ends:
-// account lifecycle (inactive and expired accounts) and approval expiry.
+// runJobs runs the periodic work until ctx ends: account lifecycle
+// (inactive and expired accounts), approval expiry (and reopening what
+// expired approvals covered), and deadline reminders.
 func runJobs(ctx context.Context, svc *services, log *slog.Logger) {
 	tick := time.NewTicker(time.Hour)
 	defer tick.Stop()
@@ -125,10 +126,23 @@ func runJobs(ctx context.Context, svc *services, log *slog.Logger) {
 		} else if n > 0 {
 			log.Info("accounts disabled automatically", "count", n)
 		}
-		if exp, err := svc.auth.ExpireApprovals(ctx); err != nil {
+		// Even after an error, the approvals that did expire reopen their
+		// items; the control service also sweeps for any it missed.
+		exp, err := svc.auth.ExpireApprovals(ctx)
+		if err != nil {
 			log.Error("approval expiry", "error", err)
 		} else if len(exp) > 0 {
 			log.Info("approvals expired", "count", len(exp))
+		}
+		if n, err := svc.control.ApprovalsExpired(ctx, exp); err != nil {
+			log.Error("reopen items of expired approvals", "error", err)
+		} else if n > 0 {
+			log.Info("assessment items reopened after their approval expired", "count", n)
+		}
+		if n, err := svc.control.RunReminders(ctx); err != nil {
+			log.Error("deadline reminders", "error", err)
+		} else if n > 0 {
+			log.Info("deadline reminders sent", "count", n)
 		}
 		select {
 		case <-ctx.Done():

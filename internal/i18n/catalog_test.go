@@ -96,6 +96,16 @@ var verbRE = regexp.MustCompile(`%[-+# 0-9.]*[a-zA-Z]`)
 var dynamicKeys = []string{
 	"active", "disabled", "deleted",
 	"pending", "approved", "rejected", "withdrawn", "expired",
+	// Catalogs and assessments: applicability scopes, mapping
+	// relationships, approval kinds, record types, evidence kinds, review
+	// states, history details and notification subjects.
+	"only", "clause", "equal", "subset", "superset", "intersect",
+	"assessment.risk_acceptance", "assessment.exclusion",
+	"assessment", "assessment_item", "assessment_task", "approval", "catalog", "system", "asset", "sbom",
+	"vulnerability", "finding", "incident", "third_party", "report", "access_review",
+	"file", "url", "record", "agreed", "challenged", "review reset", "import",
+	"A recurring obligation is due soon.", "A recurring obligation is overdue.", "A remediation task is overdue.",
+	"A risk acceptance has expired; the item is open again.", "An exclusion has expired; the item is back in scope.",
 }
 
 // goMessages returns the string literals in user-facing positions of a Go

@@ -25,6 +25,7 @@ import (
 	"github.com/mamori-dev/mamori"
 	"github.com/mamori-dev/mamori/internal/auth"
 	"github.com/mamori-dev/mamori/internal/config"
+	"github.com/mamori-dev/mamori/internal/control"
 	"github.com/mamori-dev/mamori/internal/envelope"
 	"github.com/mamori-dev/mamori/internal/store"
 	"github.com/mamori-dev/mamori/internal/web"
@@ -107,6 +108,10 @@ type Env struct {
 	Mail   *Mailbox
 	Config *config.Config
 	URL    string
+	// Control is the catalogs and assessments service; Files is the fake
+	// evidence file store it uses.
+	Control *control.Service
+	Files   *Files
 }
 
 // Argon2 for tests: the real algorithm with small costs, so suites stay fast.
@@ -140,8 +145,10 @@ func NewEnv(t testing.TB, d store.Dialect) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.Files = NewFiles()
+	e.Control = control.NewService(db, e.Auth, e.Files, clock.Now, log)
 	e.Server, err = web.New(web.Options{Config: e.Config, Logger: log, Version: "test", Store: db,
-		Services: web.Services{Auth: e.Auth}, Clock: clock.Now})
+		Services: web.Services{Auth: e.Auth, Control: e.Control}, Clock: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

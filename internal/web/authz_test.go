@@ -58,7 +58,12 @@ func testMatrix(t *testing.T, d store.Dialect) {
 		for _, c := range callers {
 			want := c.name != "anonymous" && (rt.Perm == mamori.Authenticated || c.perms[rt.Perm]) || rt.Perm == mamori.Public
 			matrix[key][c.name] = want
-			before := fingerprint(t, e)
+			// Only refusals must leave the database as it was; counting
+			// every table costs time, so it is done for them alone.
+			var before string
+			if !want {
+				before = fingerprint(t, e)
+			}
 			status, refusal := send(t, e, rt, path, c, tokens[c.name])
 			denied := refusal == "unauthenticated" || refusal == "permission"
 			if refusal == "csrf" || refusal == "restricted" || refusal == "step-up" {

@@ -12,11 +12,13 @@ import (
 	"net/http"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/mamori-dev/mamori"
 	"github.com/mamori-dev/mamori/internal/auth"
+	"github.com/mamori-dev/mamori/internal/control"
 	"github.com/mamori-dev/mamori/internal/i18n"
 )
 
@@ -130,7 +132,25 @@ func funcs(lang i18n.Lang) template.FuncMap {
 			return m, nil
 		},
 		"langs": func() []i18n.Lang { return i18n.Langs },
-		"lang":  func() string { return string(lang) },
+		// Catalog and assessment texts: a catalog text in the page's
+		// language, and the labels of statuses, tiers, profiles, states.
+		"tx":   func(t control.Text) string { return t.Get(string(lang)) },
+		"txIn": func(l string, t control.Text) string { return t.Get(l) },
+		// Labels take any string-like value: templates pass typed fields and literals.
+		"status":        func(v any) string { return control.StatusLabels[control.ItemStatus(fmt.Sprint(v))].Get(string(lang)) },
+		"tier":          func(v any) string { return control.TierLabels[control.Tier(fmt.Sprint(v))].Get(string(lang)) },
+		"profile":       func(v any) string { return control.ProfileLabels[control.Profile(fmt.Sprint(v))].Get(string(lang)) },
+		"state":         func(v any) string { return control.StateLabels[control.State(fmt.Sprint(v))].Get(string(lang)) },
+		"out":           func(v any) string { return control.OutLabels[fmt.Sprint(v)].Get(string(lang)) },
+		"freq":          func(f *control.Frequency) string { return f.Describe(string(lang)) },
+		"byTier":        func(m map[control.Tier]int, t string) int { return m[control.Tier(t)] },
+		"recordLink":    recordLink,
+		"tt":            func(v any) string { return i18n.T(lang, fmt.Sprint(v)) },
+		"pct":           func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) + "%" },
+		"day":           control.FormatDate,
+		"scope":         control.FormatScope,
+		"statusOptions": statusOptions,
+		"lang":          func() string { return string(lang) },
 	}
 }
 
@@ -206,6 +226,15 @@ func (v *view) Can(p string) bool { return v.Actor != nil && v.Actor.Can(mamori.
 // Val returns a refill value.
 func (v *view) Val(k string) string { return v.Form[k] }
 
+// Pick returns the refill value of k after a refused form that had the
+// field, else def (another form's value on the same page).
+func (v *view) Pick(k, def string) string {
+	if s, ok := v.Form[k]; ok {
+		return s
+	}
+	return def
+}
+
 // Err returns the reason a field was refused.
 func (v *view) Err(k string) string { return v.Errors[k] }
 
@@ -268,24 +297,35 @@ func (s *Server) anonCSRF(w http.ResponseWriter, r *http.Request) string {
 // flashMessages are the short messages shown once after a redirect; the
 // cookie carries only the key.
 var flashMessages = map[string]string{
-	"saved":            "Saved.",
-	"signed_out":       "You have signed out.",
-	"reset_sent":       "If the address belongs to an account, we have sent a link to set a new password. It is valid for 30 minutes.",
-	"password_set":     "Your password has been set. Please sign in.",
-	"password_changed": "Your password has been changed. Your other sessions have ended.",
-	"invited":          "The invitation has been sent.",
-	"session_revoked":  "The session has ended.",
-	"token_revoked":    "The token has been revoked.",
-	"passkey_added":    "The passkey has been registered.",
-	"passkey_removed":  "The passkey has been removed.",
-	"totp_removed":     "The authenticator app has been removed.",
-	"unlocked":         "The lock has been lifted.",
-	"review_recorded":  "The access review has been recorded.",
-	"decided":          "The decision has been recorded.",
-	"mfa_reset":        "The user's multi-factor authentication has been reset.",
-	"reset_forced":     "The password has been invalidated and a reset link sent to the user.",
-	"sessions_revoked": "All sessions of the user have ended.",
-	"stepped_up":       "Thank you. You can continue.",
+	"saved":              "Saved.",
+	"signed_out":         "You have signed out.",
+	"reset_sent":         "If the address belongs to an account, we have sent a link to set a new password. It is valid for 30 minutes.",
+	"password_set":       "Your password has been set. Please sign in.",
+	"password_changed":   "Your password has been changed. Your other sessions have ended.",
+	"invited":            "The invitation has been sent.",
+	"session_revoked":    "The session has ended.",
+	"token_revoked":      "The token has been revoked.",
+	"passkey_added":      "The passkey has been registered.",
+	"passkey_removed":    "The passkey has been removed.",
+	"totp_removed":       "The authenticator app has been removed.",
+	"unlocked":           "The lock has been lifted.",
+	"review_recorded":    "The access review has been recorded.",
+	"decided":            "The decision has been recorded.",
+	"mfa_reset":          "The user's multi-factor authentication has been reset.",
+	"reset_forced":       "The password has been invalidated and a reset link sent to the user.",
+	"sessions_revoked":   "All sessions of the user have ended.",
+	"stepped_up":         "Thank you. You can continue.",
+	"catalog_imported":   "The catalog has been imported.",
+	"catalog_deleted":    "The catalog has been deleted.",
+	"assessment_created": "The assessment has been created.",
+	"submitted":          "The assessment has been submitted for review.",
+	"returned":           "The assessment has been returned to the first line.",
+	"signed_off":         "The assessment has been signed off.",
+	"reopened":           "The assessment has been reopened.",
+	"approval_requested": "The approval has been requested. Someone else with the right to approve will decide.",
+	"reviewed":           "The review has been recorded.",
+	"evidence_added":     "The evidence has been attached.",
+	"evidence_removed":   "The evidence has been removed.",
 }
 
 func (s *Server) flash(w http.ResponseWriter, kind, key string) {

@@ -16,6 +16,7 @@ import (
 	"github.com/mamori-dev/mamori"
 	"github.com/mamori-dev/mamori/internal/auth"
 	"github.com/mamori-dev/mamori/internal/config"
+	"github.com/mamori-dev/mamori/internal/control"
 )
 
 // Pinger reports whether the store answers.
@@ -25,7 +26,8 @@ type Pinger interface {
 
 // Services are the domain services the handlers call.
 type Services struct {
-	Auth *auth.Service
+	Auth    *auth.Service
+	Control *control.Service
 }
 
 // Options configure a Server.

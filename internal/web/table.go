@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/mamori-dev/mamori"
+	"github.com/mamori-dev/mamori/internal/control"
 )
 
 // routeTable is THE list of every endpoint mamori serves, with the
@@ -22,6 +23,12 @@ func (s *Server) routeTable() []Route {
 		settings = mamori.PermSettingsManage
 		signins  = mamori.PermSignInRead
 		review   = mamori.PermAccessReview
+		cRead    = mamori.PermCatalogRead
+		cManage  = mamori.PermCatalogManage
+		aRead    = mamori.PermAssessmentRead
+		aWrite   = mamori.PermAssessmentWrite
+		aReview  = mamori.PermAssessmentReview
+		put, del = http.MethodPut, http.MethodDelete
 	)
 	return []Route{
 		// System.
@@ -77,13 +84,56 @@ func (s *Server) routeTable() []Route {
 
 		// The product.
 		{Method: get, Pattern: "/{$}", Perm: mamori.PermDashboardRead, Kind: P, Handler: s.dashboard},
-		{Method: get, Pattern: "/assessments", Perm: mamori.PermAssessmentRead, Kind: P, Handler: s.modulePage(moduleByHref("/assessments"))},
+		{Method: get, Pattern: "/assessments", Perm: aRead, Kind: P, Handler: s.assessments},
 		{Method: get, Pattern: "/assets", Perm: mamori.PermAssetRead, Kind: P, Handler: s.modulePage(moduleByHref("/assets"))},
 		{Method: get, Pattern: "/vulnerabilities", Perm: mamori.PermVulnRead, Kind: P, Handler: s.modulePage(moduleByHref("/vulnerabilities"))},
 		{Method: get, Pattern: "/detection", Perm: mamori.PermDetectRead, Kind: P, Handler: s.modulePage(moduleByHref("/detection"))},
 		{Method: get, Pattern: "/incidents", Perm: mamori.PermIncidentRead, Kind: P, Handler: s.modulePage(moduleByHref("/incidents"))},
 		{Method: get, Pattern: "/third-parties", Perm: mamori.PermThirdPartyRead, Kind: P, Handler: s.modulePage(moduleByHref("/third-parties"))},
 		{Method: get, Pattern: "/reports", Perm: mamori.PermReportRead, Kind: P, Handler: s.modulePage(moduleByHref("/reports"))},
+
+		// Control catalogs.
+		{Method: get, Pattern: "/catalogs", Perm: cRead, Kind: P, Handler: s.catalogs},
+		{Method: post, Pattern: "/catalogs/import", Perm: cManage, Kind: P, Upload: true, Handler: s.catalogImport},
+		{Method: get, Pattern: "/catalogs/{key}", Perm: cRead, Kind: P, Handler: s.catalog},
+		{Method: get, Pattern: "/catalogs/{key}/export", Perm: cRead, Kind: P, Handler: s.catalogExport},
+		{Method: post, Pattern: "/catalogs/{key}/delete", Perm: cManage, Kind: P, Handler: s.catalogDelete},
+
+		// Assessments: answers, evidence, review and sign-off, gaps, tasks, reports.
+		{Method: get, Pattern: "/assessments/new", Perm: aWrite, Kind: P, Handler: s.assessmentNew},
+		{Method: post, Pattern: "/assessments", Perm: aWrite, Kind: P, Handler: s.assessmentCreate},
+		{Method: post, Pattern: "/assessments/import", Perm: aWrite, Kind: P, Upload: true, Handler: s.assessmentImport},
+		{Method: get, Pattern: "/assessments/{id}", Perm: aRead, Kind: P, Handler: s.assessment},
+		{Method: get, Pattern: "/assessment-items/{row}", Perm: aRead, Kind: P, Handler: s.itemByRow},
+		{Method: get, Pattern: "/assessments/{id}/edit", Perm: aWrite, Kind: P, Handler: s.assessmentEdit},
+		{Method: post, Pattern: "/assessments/{id}/edit", Perm: aWrite, Kind: P, Handler: s.assessmentUpdate},
+		{Method: post, Pattern: "/assessments/{id}/submit", Perm: aWrite, Kind: P, Handler: s.assessmentStep("submitted", s.stepSubmit)},
+		{Method: post, Pattern: "/assessments/{id}/return", Perm: aReview, Kind: P, Handler: s.assessmentStep("returned", s.stepReturn)},
+		{Method: post, Pattern: "/assessments/{id}/sign-off", Perm: aReview, Kind: P, Handler: s.assessmentStep("signed_off", s.stepSignOff)},
+		{Method: post, Pattern: "/assessments/{id}/reopen", Perm: aReview, Kind: P, Handler: s.assessmentStep("reopened", s.stepReopen)},
+		{Method: get, Pattern: "/assessments/{id}/items", Perm: aRead, Kind: P, Handler: s.assessmentItems},
+		{Method: get, Pattern: "/assessments/{id}/items/{item}", Perm: aRead, Kind: P, Handler: s.assessmentItem},
+		{Method: post, Pattern: "/assessments/{id}/items/{item}", Perm: aWrite, Kind: P, Handler: s.itemAction("saved", s.itemAnswer)},
+		{Method: post, Pattern: "/assessments/{id}/items/{item}/risk-acceptance", Perm: aWrite, Kind: P, Handler: s.itemAction("approval_requested", s.itemAccept)},
+		{Method: post, Pattern: "/assessments/{id}/items/{item}/exclusion", Perm: aWrite, Kind: P, Handler: s.itemAction("approval_requested", s.itemExclude)},
+		{Method: post, Pattern: "/assessments/{id}/items/{item}/exclusion/cancel", Perm: aWrite, Kind: P, Handler: s.itemAction("saved", s.itemUnexclude)},
+		{Method: post, Pattern: "/assessments/{id}/items/{item}/review", Perm: aReview, Kind: P, Handler: s.itemAction("reviewed", s.itemReview)},
+		{Method: post, Pattern: "/assessments/{id}/items/{item}/evidence", Perm: aWrite, Kind: P, Upload: true, Handler: s.itemAction("evidence_added", s.itemEvidence)},
+		{Method: post, Pattern: "/assessments/{id}/evidence/{eid}/renew", Perm: aWrite, Kind: P, Handler: s.evidenceAction("saved", s.evidenceRenew)},
+		{Method: post, Pattern: "/assessments/{id}/evidence/{eid}/delete", Perm: aWrite, Kind: P, Handler: s.evidenceAction("evidence_removed", s.evidenceRemove)},
+		{Method: get, Pattern: "/assessments/{id}/evidence/{eid}/file", Perm: aRead, Kind: P, Handler: s.evidenceFile},
+		{Method: get, Pattern: "/assessments/{id}/gaps", Perm: aRead, Kind: P, Handler: s.assessmentGaps},
+		{Method: get, Pattern: "/assessments/{id}/tasks", Perm: aRead, Kind: P, Handler: s.assessmentTasks},
+		{Method: post, Pattern: "/assessments/{id}/tasks", Perm: aWrite, Kind: P, Handler: s.taskAction("saved", s.taskCreate)},
+		{Method: post, Pattern: "/assessments/{id}/tasks/{tid}", Perm: aWrite, Kind: P, Handler: s.taskAction("saved", s.taskUpdate)},
+		{Method: post, Pattern: "/assessments/{id}/tasks/{tid}/complete", Perm: aWrite, Kind: P, Handler: s.taskAction("saved", s.taskComplete)},
+		{Method: post, Pattern: "/assessments/{id}/tasks/{tid}/reopen", Perm: aWrite, Kind: P, Handler: s.taskAction("saved", s.taskReopen)},
+		{Method: get, Pattern: "/assessments/{id}/report", Perm: aRead, Kind: P, Handler: s.assessmentReport},
+		{Method: get, Pattern: "/assessments/{id}/export/{format}", Perm: aRead, Kind: P, Handler: s.assessmentExport},
+		{Method: get, Pattern: "/obligations", Perm: aRead, Kind: P, Handler: s.obligations},
+		{Method: post, Pattern: "/obligations/fiscal-year", Perm: cManage, Kind: P, Handler: s.obligationAction(s.fiscalYearSet)},
+		{Method: post, Pattern: "/obligations/{catalog}/{item}", Perm: aWrite, Kind: P, Handler: s.obligationAction(s.obligationSet)},
+		{Method: post, Pattern: "/obligations/{catalog}/{item}/done", Perm: aWrite, Kind: P, Handler: s.obligationAction(s.obligationDone)},
 
 		// Administration.
 		{Method: get, Pattern: "/admin", Perm: authd, Kind: P, Handler: s.adminHome},
@@ -145,5 +195,97 @@ func (s *Server) routeTable() []Route {
 				Query: []Param{{"status", "string", "pending, approved, rejected, withdrawn or expired"}}}},
 		{Method: post, Pattern: "/api/v1/approvals/{id}/decision", Perm: mamori.PermRiskApprove, Kind: A, Handler: s.apiDecideApproval,
 			Doc: &APIDoc{ID: "decideApproval", Summary: "Approve or reject a request made by someone else.", Tag: "identity", In: apiDecision{}, Out: apiApproval{}}},
+		// Catalogs and assessments.
+		{Method: get, Pattern: "/api/v1/catalogs", Perm: cRead, Kind: A, Handler: s.apiCatalogs,
+			Doc: &APIDoc{ID: "listCatalogs", Summary: "Control catalogs, shipped and imported, with item counts by tier.", Tag: "catalogs", Out: []control.CatalogInfo{}}},
+		{Method: post, Pattern: "/api/v1/catalogs", Perm: cManage, Kind: A, Upload: true, Handler: s.apiCatalogImport,
+			Doc: &APIDoc{ID: "importCatalog", Summary: "Import a catalog file sent as the body (mamori JSON or YAML, OSCAL 1.1 catalog JSON, CISO Assistant library YAML), all or nothing.",
+				Tag: "catalogs", Status: 201, Out: control.StoredCatalog{},
+				Query: []Param{{"format", "string", "auto, mamori-json, mamori-yaml, oscal or ciso-assistant"}, {"id", "string", "framework ID to give the catalog"},
+					{"lang", "string", "language of a foreign OSCAL catalog"}, {"edition", "string", "edition date YYYY-MM-DD when the file has none"},
+					{"tiers", "string", "CISO Assistant implementation groups as tiers, e.g. S=basic,R=desirable"}, {"file_name", "string", "the file's name, for the record"}}}},
+		{Method: get, Pattern: "/api/v1/catalogs/{key}", Perm: cRead, Kind: A, Handler: s.apiCatalog,
+			Doc: &APIDoc{ID: "getCatalog", Summary: "A whole catalog in mamori's JSON shape (mamori.catalog/v1): tree, texts in every language, mappings.", Tag: "catalogs", Out: map[string]any{}}},
+		{Method: get, Pattern: "/api/v1/people", Perm: aRead, Kind: A, Handler: s.apiPeople,
+			Doc: &APIDoc{ID: "listPeople", Summary: "People items and tasks can be assigned to (names masked without the personal-data permission).", Tag: "assessments", Out: []control.Person{}}},
+		{Method: get, Pattern: "/api/v1/assessments", Perm: aRead, Kind: A, Handler: s.apiAssessments,
+			Doc: &APIDoc{ID: "listAssessments", Summary: "Assessments, newest first.", Tag: "assessments", Out: []control.Assessment{},
+				Query: []Param{{"state", "string", "open, in_review or signed_off"}, {"catalog", "string", "framework ID"}}}},
+		{Method: post, Pattern: "/api/v1/assessments", Perm: aWrite, Kind: A, Handler: s.apiAssessmentCreate,
+			Doc: &APIDoc{ID: "createAssessment", Summary: "Start an assessment, optionally copied forward from a previous one.", Tag: "assessments", In: apiNewAssessment{}, Out: control.Assessment{}, Status: 201}},
+		{Method: post, Pattern: "/api/v1/assessments/import", Perm: aWrite, Kind: A, Upload: true, Handler: s.apiAssessmentImport,
+			Doc: &APIDoc{ID: "importAssessment", Summary: "Import an assessment workbook (XLSX) or JSON export sent as the body, all or nothing; problems are listed by sheet, row and column.",
+				Tag: "assessments", Out: control.ImportResult{}, Query: []Param{{"as_new", "boolean", "create a new assessment even if the file's exists"}}}},
+		{Method: get, Pattern: "/api/v1/assessments/{id}", Perm: aRead, Kind: A, Handler: s.apiAssessment,
+			Doc: &APIDoc{ID: "getAssessment", Summary: "An assessment with its progress per area and section, by tier.", Tag: "assessments", Out: apiAssessmentDetail{}}},
+		{Method: put, Pattern: "/api/v1/assessments/{id}", Perm: aWrite, Kind: A, Handler: s.apiAssessmentUpdate,
+			Doc: &APIDoc{ID: "updateAssessment", Summary: "Change an assessment's title, profile, scope, conditions or period.", Tag: "assessments", In: apiAssessmentEdit{}, Out: control.Assessment{}}},
+		{Method: post, Pattern: "/api/v1/assessments/{id}/submit", Perm: aWrite, Kind: A, Handler: s.apiStep(func(r *http.Request, id, _ string) (*control.Assessment, error) {
+			return s.svc.Control.Submit(r.Context(), id)
+		}), Doc: &APIDoc{ID: "submitAssessment", Summary: "Submit an assessment whose in-scope items are all answered for second-line review.", Tag: "assessments", Out: control.Assessment{}}},
+		{Method: post, Pattern: "/api/v1/assessments/{id}/return", Perm: aReview, Kind: A, Handler: s.apiStep(func(r *http.Request, id, note string) (*control.Assessment, error) {
+			return s.svc.Control.Return(r.Context(), id, note)
+		}), Doc: &APIDoc{ID: "returnAssessment", Summary: "Return an assessment in review to the first line, with a note.", Tag: "assessments", In: apiNote{}, Out: control.Assessment{}}},
+		{Method: post, Pattern: "/api/v1/assessments/{id}/sign-off", Perm: aReview, Kind: A, Handler: s.apiStep(func(r *http.Request, id, note string) (*control.Assessment, error) {
+			return s.svc.Control.SignOff(r.Context(), id, note)
+		}), Doc: &APIDoc{ID: "signOffAssessment", Summary: "Second-line sign-off: every in-scope item answered and agreed, by someone other than the submitter.", Tag: "assessments", In: apiNote{}, Out: control.Assessment{}}},
+		{Method: post, Pattern: "/api/v1/assessments/{id}/reopen", Perm: aReview, Kind: A, Handler: s.apiStep(func(r *http.Request, id, note string) (*control.Assessment, error) {
+			return s.svc.Control.Reopen(r.Context(), id, note)
+		}), Doc: &APIDoc{ID: "reopenAssessment", Summary: "Reopen a signed-off assessment, for a stated reason.", Tag: "assessments", In: apiNote{}, Out: control.Assessment{}}},
+		{Method: get, Pattern: "/api/v1/assessments/{id}/history", Perm: aRead, Kind: A, Handler: s.apiAssessmentHistory,
+			Doc: &APIDoc{ID: "getAssessmentHistory", Summary: "The audit events of an assessment, newest first.", Tag: "assessments", Out: []apiEvent{}}},
+		{Method: get, Pattern: "/api/v1/assessments/{id}/progress", Perm: aRead, Kind: A, Handler: s.apiProgress,
+			Doc: &APIDoc{ID: "getProgress", Summary: "Progress per area and section: counts and percentages by tier and status.", Tag: "assessments", Out: control.Progress{}}},
+		{Method: get, Pattern: "/api/v1/assessments/{id}/gaps", Perm: aRead, Kind: A, Handler: s.apiGaps,
+			Doc: &APIDoc{ID: "listGaps", Summary: "In-scope items not met, ordered by tier, due date and owner.", Tag: "assessments", Out: []apiGap{}}},
+		{Method: get, Pattern: "/api/v1/assessments/{id}/export", Perm: aRead, Kind: A, Handler: s.apiAssessmentExport,
+			Doc: &APIDoc{ID: "exportAssessment", Summary: "Download an assessment: workbook (xlsx), JSON, PDF report, or check-sheet answer (checksheet-xlsx, checksheet-csv).", Tag: "assessments",
+				Query: []Param{{"format", "string", "xlsx, json, pdf, checksheet-xlsx or checksheet-csv"}, {"lang", "string", "ja or en"}}}},
+		{Method: get, Pattern: "/api/v1/assessments/{id}/items", Perm: aRead, Kind: A, Handler: s.apiItems,
+			Doc: &APIDoc{ID: "listItems", Summary: "Every item of an assessment with its answer and standing.", Tag: "assessments", Out: []apiRow{}}},
+		{Method: get, Pattern: "/api/v1/assessments/{id}/items/{item}", Perm: aRead, Kind: A, Handler: s.apiItem,
+			Doc: &APIDoc{ID: "getItem", Summary: "One item: requirement, answer, evidence, tasks and history.", Tag: "assessments", Out: apiItemDetail{}}},
+		{Method: put, Pattern: "/api/v1/assessments/{id}/items/{item}", Perm: aWrite, Kind: A, Handler: s.apiItemUpdate,
+			Doc: &APIDoc{ID: "answerItem", Summary: "Answer an item: status, target date, rationale, owner, due date, explanation, notes.", Tag: "assessments", In: apiAnswer{}, Out: control.Item{}}},
+		{Method: post, Pattern: "/api/v1/assessments/{id}/items/{item}/risk-acceptance", Perm: aWrite, Kind: A, Handler: s.apiItemApproval(false),
+			Doc: &APIDoc{ID: "requestRiskAcceptance", Summary: "Accept an item's risk until a day; someone else with risk.approve must approve it.", Tag: "assessments", In: apiApprovalRequest{}, Out: control.Item{}}},
+		{Method: post, Pattern: "/api/v1/assessments/{id}/items/{item}/exclusion", Perm: aWrite, Kind: A, Handler: s.apiItemApproval(true),
+			Doc: &APIDoc{ID: "requestExclusion", Summary: "Exclude an item (custom profile) with a rationale until a day; someone else must approve it.", Tag: "assessments", In: apiApprovalRequest{}, Out: control.Item{}}},
+		{Method: post, Pattern: "/api/v1/assessments/{id}/items/{item}/exclusion/cancel", Perm: aWrite, Kind: A, Handler: s.apiItemUnexclude,
+			Doc: &APIDoc{ID: "cancelExclusion", Summary: "Bring an excluded item back into scope.", Tag: "assessments", In: apiVersion{}, Out: control.Item{}}},
+		{Method: post, Pattern: "/api/v1/assessments/{id}/items/{item}/review", Perm: aReview, Kind: A, Handler: s.apiItemReview,
+			Doc: &APIDoc{ID: "reviewItem", Summary: "Second-line review of an answer given by someone else: agree, or challenge with a note.", Tag: "assessments", In: apiReview{}, Out: control.Item{}}},
+		{Method: post, Pattern: "/api/v1/assessments/{id}/items/{item}/evidence", Perm: aWrite, Kind: A, Handler: s.apiEvidenceAdd,
+			Doc: &APIDoc{ID: "addEvidenceLink", Summary: "Attach evidence that is a web address or a record in mamori.", Tag: "assessments", In: apiEvidenceLink{}, Out: control.Evidence{}, Status: 201}},
+		{Method: post, Pattern: "/api/v1/assessments/{id}/items/{item}/evidence/file", Perm: aWrite, Kind: A, Upload: true, Handler: s.apiEvidenceUpload,
+			Doc: &APIDoc{ID: "uploadEvidence", Summary: "Attach an evidence file sent as the body (its Content-Type is kept).", Tag: "assessments", Out: control.Evidence{}, Status: 201,
+				Query: []Param{{"name", "string", "file name"}, {"title", "string", "description (default: the name)"},
+					{"effective_on", "string", "YYYY-MM-DD"}, {"expires_on", "string", "YYYY-MM-DD"}}}},
+		{Method: get, Pattern: "/api/v1/assessments/{id}/evidence/{eid}/file", Perm: aRead, Kind: A, Handler: s.evidenceFile,
+			Doc: &APIDoc{ID: "downloadEvidence", Summary: "Download an evidence file.", Tag: "assessments"}},
+		{Method: post, Pattern: "/api/v1/assessments/{id}/evidence/{eid}/renew", Perm: aWrite, Kind: A, Handler: s.apiEvidenceRenew,
+			Doc: &APIDoc{ID: "renewEvidence", Summary: "Confirm evidence is current: re-date it and clear its renewal flag.", Tag: "assessments", In: apiRenewal{}, Out: control.Evidence{}}},
+		{Method: del, Pattern: "/api/v1/assessments/{id}/evidence/{eid}", Perm: aWrite, Kind: A, Handler: s.apiEvidenceDelete,
+			Doc: &APIDoc{ID: "removeEvidence", Summary: "Remove evidence from its item (the item needs a new review).", Tag: "assessments", Status: 204}},
+		{Method: get, Pattern: "/api/v1/assessments/{id}/tasks", Perm: aRead, Kind: A, Handler: s.apiTasks,
+			Doc: &APIDoc{ID: "listTasks", Summary: "Remediation tasks of an assessment, soonest due first.", Tag: "assessments", Out: []control.Task{},
+				Query: []Param{{"state", "string", "open or done"}, {"owner_id", "string", "user ID"}}}},
+		{Method: post, Pattern: "/api/v1/assessments/{id}/tasks", Perm: aWrite, Kind: A, Handler: s.apiTaskCreate,
+			Doc: &APIDoc{ID: "createTask", Summary: "Create a remediation task with an owner and a deadline.", Tag: "assessments", In: apiTaskInput{}, Out: control.Task{}, Status: 201}},
+		{Method: put, Pattern: "/api/v1/assessments/{id}/tasks/{tid}", Perm: aWrite, Kind: A, Handler: s.apiTaskUpdate,
+			Doc: &APIDoc{ID: "updateTask", Summary: "Change or reassign a task.", Tag: "assessments", In: apiTaskInput{}, Out: control.Task{}}},
+		{Method: post, Pattern: "/api/v1/assessments/{id}/tasks/{tid}/complete", Perm: aWrite, Kind: A, Handler: s.apiTaskComplete,
+			Doc: &APIDoc{ID: "completeTask", Summary: "Mark a task done.", Tag: "assessments", In: apiTaskDone{}, Out: control.Task{}}},
+		{Method: post, Pattern: "/api/v1/assessments/{id}/tasks/{tid}/reopen", Perm: aWrite, Kind: A, Handler: s.apiTaskReopen,
+			Doc: &APIDoc{ID: "reopenTask", Summary: "Reopen a completed task.", Tag: "assessments", In: apiVersion{}, Out: control.Task{}}},
+		{Method: get, Pattern: "/api/v1/obligations", Perm: aRead, Kind: A, Handler: s.apiObligations,
+			Doc: &APIDoc{ID: "listObligations", Summary: "Recurring obligations of a catalog with their next deadlines, from the current fiscal year.", Tag: "obligations", Out: apiCalendar{},
+				Query: []Param{{"catalog", "string", "framework ID or key (default fsa-csgl)"}}}},
+		{Method: put, Pattern: "/api/v1/obligations/fiscal-year-start", Perm: cManage, Kind: A, Handler: s.apiFiscalYearSet,
+			Doc: &APIDoc{ID: "setFiscalYearStart", Summary: "Set the first day of the fiscal year obligations are scheduled from.", Tag: "obligations", In: apiFiscalYear{}, Out: apiOK{}}},
+		{Method: put, Pattern: "/api/v1/obligations/{catalog}/{item}", Perm: aWrite, Kind: A, Handler: s.apiObligationSet,
+			Doc: &APIDoc{ID: "setObligation", Summary: "Set an obligation's owner and interval.", Tag: "obligations", In: apiObligationSet{}, Out: apiOK{}}},
+		{Method: post, Pattern: "/api/v1/obligations/{catalog}/{item}/done", Perm: aWrite, Kind: A, Handler: s.apiObligationDone,
+			Doc: &APIDoc{ID: "recordObligationDone", Summary: "Record that an obligation was performed on a day.", Tag: "obligations", In: apiObligationDone{}, Out: apiOK{}}},
 	}
 }

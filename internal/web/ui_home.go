@@ -5,6 +5,7 @@ import (
 
 	"github.com/mamori-dev/mamori"
 	"github.com/mamori-dev/mamori/internal/auth"
+	"github.com/mamori-dev/mamori/internal/control"
 )
 
 type dashboardPage struct {
@@ -13,6 +14,8 @@ type dashboardPage struct {
 	Notifications []*auth.Notification
 	Pending       []*auth.Approval
 	Modules       []moduleInfo
+	Control       *control.Dashboard
+	Names         names
 }
 
 type moduleInfo struct {
@@ -67,6 +70,16 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 			if a.RequestedBy != p.User.ID && p.Actor.Can(a.RequiredPerm) {
 				pg.Pending = append(pg.Pending, a)
 			}
+		}
+	}
+	if p.Actor.Can(mamori.PermAssessmentRead) {
+		if pg.Control, err = s.svc.Control.Dashboard(ctx); err != nil {
+			s.pageFail(w, r, err)
+			return
+		}
+		if pg.Names, _, err = s.names(ctx, p.Actor); err != nil {
+			s.pageFail(w, r, err)
+			return
 		}
 	}
 	for _, m := range modules {
