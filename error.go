@@ -35,6 +35,10 @@ type Error struct {
 	// was refused.
 	Fields map[string]string
 	cause  error
+	// format and args keep the message's parts, so that it can be
+	// translated before it is formatted (see Localize).
+	format string
+	args   []any
 }
 
 func (e *Error) Error() string {
@@ -73,7 +77,19 @@ func (e *Error) Unwrap() error { return e.cause }
 
 // Errorf returns an application error with a user-facing message.
 func Errorf(code Code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), format: format, args: args}
+}
+
+// Localize returns the user-facing message of err in another language:
+// translate gets the English format and its arguments (a translation
+// catalog keyed by the English format, then fmt.Sprintf). Internal errors get
+// the fixed internal message.
+func Localize(err error, translate func(format string, args ...any) string) string {
+	var e *Error
+	if errors.As(err, &e) && e.Code != EINTERNAL && e.format != "" && e.Message == fmt.Sprintf(e.format, e.args...) {
+		return translate(e.format, e.args...)
+	}
+	return translate(ErrorMessage(err))
 }
 
 // Wrap returns an application error that keeps cause for the logs.

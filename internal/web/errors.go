@@ -59,7 +59,7 @@ func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 	lang := langOf(r)
 	body := apiError{Error: apiErrorBody{
 		Code:      string(mamori.ErrorCode(err)),
-		Message:   i18n.T(lang, mamori.ErrorMessage(err)),
+		Message:   localize(lang, err),
 		RequestID: requestID(r),
 	}}
 	if f := mamori.ErrorFields(err); len(f) > 0 {
@@ -84,7 +84,7 @@ func (s *Server) pageFail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	s.render(w, r, status, "error", errorPage{
 		Status:  status,
-		Message: mamori.ErrorMessage(err),
+		Message: localize(langOf(r), err),
 		Fields:  mamori.ErrorFields(err),
 	})
 }
@@ -104,4 +104,10 @@ func decodeErr(err error) error {
 		return errBodyTooLarge
 	}
 	return err
+}
+
+// localize translates an error's message into lang, translating the
+// English format before its arguments are put in.
+func localize(lang i18n.Lang, err error) string {
+	return mamori.Localize(err, func(f string, a ...any) string { return i18n.T(lang, f, a...) })
 }

@@ -376,7 +376,7 @@ func (s *Server) formError(w http.ResponseWriter, r *http.Request, name, title s
 		return
 	}
 	v := s.newView(w, r, title, page)
-	v.Message = i18n.T(v.Lang, mamori.ErrorMessage(err))
+	v.Message = localize(v.Lang, err)
 	v.Errors = map[string]string{}
 	for k, reason := range mamori.ErrorFields(err) {
 		v.Errors[k] = i18n.T(v.Lang, reason)

@@ -903,7 +903,7 @@ func (s *Server) assessmentImport(w http.ResponseWriter, r *http.Request) {
 		}
 		sort.Slice(pg.Errors, func(i, j int) bool { return naturalLess(pg.Errors[i].Place, pg.Errors[j].Place) })
 		v := s.newView(w, r, "Import an assessment", pg)
-		v.Message = i18n.T(lang, mamori.ErrorMessage(err))
+		v.Message = localize(lang, err)
 		s.render(w, r, httpStatus(err), "assessment-import", v)
 		return
 	}
