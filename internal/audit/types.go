@@ -66,6 +66,17 @@ const (
 	DataExported      Type = "data.exported"
 	SchemaMigrated    Type = "system.schema.migrated"
 	ServerStarted     Type = "system.server.started"
+
+	// Audit trail, keys, files and backups.
+	KEKRotated        Type = "keys.kek.rotated"
+	KeysRewrapped     Type = "keys.rewrapped"
+	FileStored        Type = "file.stored"
+	BackupCreated     Type = "backup.created"
+	BackupFailed      Type = "backup.failed"
+	BackupRestored    Type = "backup.restored"
+	BackupDrillPassed Type = "backup.drill.passed"
+	BackupDrillFailed Type = "backup.drill.failed"
+	CheckpointRefused Type = "audit.checkpoint.refused"
 )
 
 var definitions = []Definition{
@@ -112,6 +123,16 @@ var definitions = []Definition{
 	{DataExported, "M2050I", "administration", "Data was exported."},
 	{SchemaMigrated, "M2090I", "administration", "The database schema was migrated."},
 	{ServerStarted, "M2091I", "administration", "The server started."},
+
+	{CheckpointRefused, "M3001E", "trust", "mamori refused to sign an audit checkpoint because the stored tree no longer extends the last signed one."},
+	{KEKRotated, "M3010I", "trust", "A new key-encryption key version was added and made primary."},
+	{KeysRewrapped, "M3011I", "trust", "The data keys of encrypted fields were re-wrapped under the primary key-encryption key."},
+	{FileStored, "M3020I", "trust", "An evidence or attachment file was stored (its SHA-256 is recorded)."},
+	{BackupCreated, "M3030I", "trust", "A backup was created."},
+	{BackupFailed, "M3030W", "trust", "A backup could not be created."},
+	{BackupRestored, "M3031I", "trust", "A backup was restored into this database."},
+	{BackupDrillPassed, "M3032I", "trust", "A backup was verified and test-restored, and the restored audit trail verified."},
+	{BackupDrillFailed, "M3032W", "trust", "A backup failed its verification or its test restore."},
 }
 
 var registry = func() map[Type]Definition {

@@ -204,5 +204,8 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 			n++
 		}
 	}
+	if err := db.backfillAuditTree(ctx); err != nil {
+		return n, fmt.Errorf("build the audit tree of earlier events: %w", err)
+	}
 	return n, nil
 }
