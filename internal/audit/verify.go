@@ -157,10 +157,10 @@ func Verify(ctx context.Context, trail Trail, nr NodeReader, trusted *Verifiers,
 			if ok {
 				lastGood, lastGoodAt = c.Size, c.Time
 			} else if diverged == nil {
-				msg := fmt.Sprintf("the first %d events no longer match the checkpoint signed %s (%s): an event from seq %d to %d was changed, inserted, removed or reordered and its recorded hashes were rewritten",
-					c.Size, c.Time.UTC().Format(time.RFC3339), c.source, lastGood, c.Size-1)
+				msg := fmt.Sprintf("the first %d events no longer match the checkpoint signed %s (%s)",
+					c.Size, c.Time.UTC().Format(time.RFC3339), c.source)
 				if lastGood > 0 {
-					msg += fmt.Sprintf(" (the first %d events still match the checkpoint signed %s)", lastGood, lastGoodAt.UTC().Format(time.RFC3339))
+					msg += fmt.Sprintf("; the first %d still match the checkpoint signed %s", lastGood, lastGoodAt.UTC().Format(time.RFC3339))
 				}
 				diverged, divergedAt = &Problem{Kind: Diverged, Seq: int64(lastGood), Message: msg}, c.Checkpoint
 			}
@@ -224,6 +224,12 @@ func Verify(ctx context.Context, trail Trail, nr NodeReader, trusted *Verifiers,
 	// without them means the recorded hashes were rewritten too.
 	sort.SliceStable(first, func(i, j int) bool { return seqKey(first[i]) < seqKey(first[j]) })
 	if diverged != nil {
+		if len(first) == 0 {
+			// No event disagrees with its recorded hash: the hashes were
+			// rewritten along with the events.
+			diverged.Message = fmt.Sprintf("%s: an event from seq %d to %d was changed, inserted, removed or reordered, and its recorded hash rewritten",
+				diverged.Message, lastGood, divergedAt.Size-1)
+		}
 		if len(first) == 0 && nr != nil {
 			if p := localize(ctx, trail, nr, divergedAt, lastGood); p != nil {
 				p.Message += "; " + diverged.Message

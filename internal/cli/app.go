@@ -7,13 +7,16 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 
+	"github.com/mamori-dev/mamori/internal/audit"
 	"github.com/mamori-dev/mamori/internal/auth"
 	"github.com/mamori-dev/mamori/internal/config"
 	"github.com/mamori-dev/mamori/internal/envelope"
 	"github.com/mamori-dev/mamori/internal/mail"
 	"github.com/mamori-dev/mamori/internal/store"
+	"github.com/mamori-dev/mamori/internal/webhook"
 )
 
 // storeFlags are the flags of every subcommand that touches the store.
@@ -87,6 +90,24 @@ type services struct {
 	db     *store.DB
 	sealer *envelope.Sealer
 	auth   *auth.Service
+	audit  *audit.Service
+}
+
+// keysDir is the directory of the key-encryption keyset, which also holds
+// the audit signing key.
+func keysDir(cfg *config.Config) string { return filepath.Dir(cfg.KeysetFile) }
+
+// checkpointPublishers are the places outside the database each signed
+// checkpoint goes to.
+func checkpointPublishers(cfg *config.Config) []audit.Publisher {
+	var out []audit.Publisher
+	if cfg.CheckpointDir != "" {
+		out = append(out, audit.DirPublisher{Dir: cfg.CheckpointDir})
+	}
+	if cfg.CheckpointWebhook != "" {
+		out = append(out, webhook.NewCheckpoints(cfg.CheckpointWebhook))
+	}
+	return out
 }
 
 func newServices(ctx context.Context, cfg *config.Config, db *store.DB, log *slog.Logger) (*services, error) {
@@ -111,7 +132,12 @@ func newServices(ctx context.Context, cfg *config.Config, db *store.DB, log *slo
 	if err != nil {
 		return nil, err
 	}
-	return &services{db: db, sealer: sealer, auth: a}, nil
+	signer, err := audit.LoadOrCreateSigner(keysDir(cfg), audit.OriginFor(cfg.BaseURL))
+	if err != nil {
+		return nil, fmt.Errorf("audit signing key: %w", err)
+	}
+	return &services{db: db, sealer: sealer, auth: a,
+		audit: audit.NewService(db, signer, checkpointPublishers(cfg), nil, log)}, nil
 }
 
 func splitList(s string) []string {

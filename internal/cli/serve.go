@@ -94,6 +94,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		})
 	}
 	g.Go(func() error { runJobs(gctx, svc, log); return nil })
+	g.Go(func() error { runCheckpoints(gctx, svc, cfg.CheckpointInterval, log); return nil })
 	g.Go(func() error {
 		<-gctx.Done()
 		// Graceful shutdown: fail readiness first, then let requests finish.
@@ -132,6 +133,34 @@ func runJobs(ctx context.Context, svc *services, log *slog.Logger) {
 		}
 		select {
 		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// runCheckpoints signs and publishes an audit checkpoint at start, every
+// interval while the trail grows, and once more at shutdown, so that a
+// change behind mamori's back is caught within one interval.
+func runCheckpoints(ctx context.Context, svc *services, interval time.Duration, log *slog.Logger) {
+	sys := mamori.WithActor(context.WithoutCancel(ctx), mamori.SystemActor())
+	sign := func() {
+		cp, created, err := svc.audit.Checkpoint(sys)
+		if err != nil {
+			log.Error("audit checkpoint", "error", err)
+			return
+		}
+		if created {
+			log.Info("audit checkpoint signed", "tree_size", cp.Size)
+		}
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		sign()
+		select {
+		case <-ctx.Done():
+			sign()
 			return
 		case <-tick.C:
 		}
