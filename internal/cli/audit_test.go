@@ -20,8 +20,14 @@ import (
 // exit code and both streams.
 func cliRun(t testing.TB, args ...string) (int, string, string) {
 	t.Helper()
+	return cliRunEnv(t, nil, args...)
+}
+
+// cliRunEnv runs the command line with the given environment.
+func cliRunEnv(t testing.TB, environ []string, args ...string) (int, string, string) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, environFn: func() []string { return nil }}
+	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, environFn: func() []string { return environ }}
 	code := run(context.Background(), args, e)
 	return code, out.String(), errb.String()
 }

@@ -54,6 +54,7 @@ func commands() []command {
 		{"migrate", "apply (up) or list (status) database migrations", runMigrate},
 		{"config", "check: validate and print the effective configuration, secrets redacted", runConfig},
 		{"admin", "create: create an administrator account", runAdmin},
+		{"keys", "list: keys and encrypted columns; rotate: new key-encryption key and re-wrap; rewrap", runKeys},
 		{"audit", "verify: check the audit trail against its signed checkpoints; checkpoint: sign one now", runAudit},
 		{"version", "print the version and build information", runVersion},
 	}

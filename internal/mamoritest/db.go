@@ -58,13 +58,19 @@ func OpenDB(t testing.TB, d store.Dialect, clock mamori.Clock) *store.DB {
 	t.Helper()
 	o := Options(t, d)
 	o.Clock = clock
+	return OpenWith(t, o)
+}
+
+// OpenWith opens and migrates the store of o.
+func OpenWith(t testing.TB, o store.Options) *store.DB {
+	t.Helper()
 	db, err := store.Open(context.Background(), o)
 	if err != nil {
-		t.Fatalf("open %s store: %v", d, err)
+		t.Fatalf("open store: %v", err)
 	}
 	if _, err := db.Migrate(context.Background()); err != nil {
 		db.Close()
-		t.Fatalf("migrate %s store: %v", d, err)
+		t.Fatalf("migrate store: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
 	return db

@@ -97,8 +97,10 @@ func (m *Mailbox) Count(addr string) int {
 // Env is a complete mamori for a test: store, services and a running HTTP
 // server on a random port.
 type Env struct {
-	T      testing.TB
-	DB     *store.DB
+	T  testing.TB
+	DB *store.DB
+	// Store says where the database is (for the command line and raw SQL).
+	Store  store.Options
 	Auth   *auth.Service
 	Sealer *envelope.Sealer
 	Server *web.Server
@@ -116,8 +118,10 @@ var testArgon2 = auth.Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1, SaltLe
 func NewEnv(t testing.TB, d store.Dialect) *Env {
 	t.Helper()
 	clock := NewClock(time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC))
-	db := OpenDB(t, d, clock.Now)
-	e := &Env{T: t, DB: db, Clock: clock, Mail: &Mailbox{}}
+	o := Options(t, d)
+	o.Clock = clock.Now
+	db := OpenWith(t, o)
+	e := &Env{T: t, DB: db, Store: o, Clock: clock, Mail: &Mailbox{}}
 	dir := t.TempDir()
 	var err error
 	if e.Sealer, err = envelope.OpenLocal(filepath.Join(dir, "keys", "kek.json")); err != nil {

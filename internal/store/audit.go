@@ -38,6 +38,20 @@ func (tx *Tx) appendAudit(ctx context.Context, evs ...audit.Event) error {
 		return fmt.Errorf("read audit tree: %w", err)
 	}
 	leaves := make([][]byte, 0, len(evs))
+	const batch = 100 // rows per INSERT: 13 parameters each
+	var q strings.Builder
+	args := make([]any, 0, 13*min(len(evs), batch))
+	flush := func() error {
+		if len(args) == 0 {
+			return nil
+		}
+		if _, err := tx.exec(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("append audit events: %w", err)
+		}
+		q.Reset()
+		args = args[:0]
+		return nil
+	}
 	for i := range evs {
 		e := &evs[i]
 		if err := e.Prepare(next+int64(i), tx.now); err != nil {
@@ -49,12 +63,23 @@ func (tx *Tx) appendAudit(ctx context.Context, evs ...audit.Event) error {
 		}
 		leaf := audit.LeafHash(e.Canonical(details))
 		leaves = append(leaves, leaf)
-		if _, err := tx.exec(ctx, `INSERT INTO audit_events (seq, id, at, type, code, actor_id, remote_addr, request_id,
-			target_type, target_id, outcome, details, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			e.Seq, e.ID, e.Time, string(e.Type), e.Code, e.ActorID, e.RemoteAddr, e.RequestID,
-			e.TargetType, e.TargetID, string(e.Outcome), details, leaf); err != nil {
-			return fmt.Errorf("append audit event %s: %w", e.Type, err)
+		if len(args) == 0 {
+			q.WriteString(`INSERT INTO audit_events (seq, id, at, type, code, actor_id, remote_addr, request_id,
+				target_type, target_id, outcome, details, leaf_hash) VALUES `)
+		} else {
+			q.WriteString(", ")
 		}
+		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, e.Seq, e.ID, e.Time, string(e.Type), e.Code, e.ActorID, e.RemoteAddr, e.RequestID,
+			e.TargetType, e.TargetID, string(e.Outcome), details, leaf)
+		if len(args) >= 13*batch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
 	}
 	nodes, err := audit.Extend(uint64(next), border, leaves)
 	if err != nil {
