@@ -14,6 +14,7 @@ import (
 	"github.com/mamori-dev/mamori/internal/auth"
 	"github.com/mamori-dev/mamori/internal/config"
 	"github.com/mamori-dev/mamori/internal/envelope"
+	"github.com/mamori-dev/mamori/internal/files"
 	"github.com/mamori-dev/mamori/internal/mail"
 	"github.com/mamori-dev/mamori/internal/store"
 	"github.com/mamori-dev/mamori/internal/webhook"
@@ -91,6 +92,7 @@ type services struct {
 	sealer *envelope.Sealer
 	auth   *auth.Service
 	audit  *audit.Service
+	files  *files.Service
 }
 
 // keysDir is the directory of the key-encryption keyset, which also holds
@@ -137,7 +139,8 @@ func newServices(ctx context.Context, cfg *config.Config, db *store.DB, log *slo
 		return nil, fmt.Errorf("audit signing key: %w", err)
 	}
 	return &services{db: db, sealer: sealer, auth: a,
-		audit: audit.NewService(db, signer, checkpointPublishers(cfg), nil, log)}, nil
+		audit: audit.NewService(db, signer, checkpointPublishers(cfg), nil, log),
+		files: files.New(filepath.Join(cfg.DataDir, files.Dir), db, sealer, cfg.MaxUploadBytes)}, nil
 }
 
 func splitList(s string) []string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/mamori-dev/mamori"
 	"github.com/mamori-dev/mamori/internal/auth"
 	"github.com/mamori-dev/mamori/internal/envelope"
+	"github.com/mamori-dev/mamori/internal/files"
 	"github.com/mamori-dev/mamori/internal/mamoritest"
 	"github.com/mamori-dev/mamori/internal/store"
 )
@@ -41,6 +43,13 @@ func TestKeysRotateWhileServing(t *testing.T) {
 				Data: base64.StdEncoding.EncodeToString(sealed), CreatedAt: now, ExpiresAt: now.Add(15 * time.Minute)}); err != nil {
 				t.Fatal(err)
 			}
+			// And an evidence file, whose own key is sealed.
+			fs := files.New(filepath.Join(e.Config.DataDir, files.Dir), e.DB, e.Sealer, 1<<20)
+			sys := mamori.WithActor(context.Background(), mamori.SystemActor())
+			ref, err := fs.Put(sys, strings.NewReader("evidence"), "evidence.txt", "text/plain")
+			if err != nil {
+				t.Fatal(err)
+			}
 			if !signedIn(e.NewBrowser().SignIn("a@example.jp", mamoritest.Password, true)) {
 				t.Fatal("sign-in with TOTP failed before the rotation")
 			}
@@ -52,6 +61,7 @@ func TestKeysRotateWhileServing(t *testing.T) {
 				t.Fatalf("keys rotate: %d\n%s\n%s", code, out, stderr)
 			}
 			for _, want := range []string{"totp_credentials.secret: 3 values, 3 re-wrapped", "pending_logins.data: 1 values, 1 re-wrapped",
+				"files.file_key: 1 values, 1 re-wrapped",
 				"Every encrypted value is under the primary key."} {
 				if !strings.Contains(out, want) {
 					t.Errorf("output lacks %q:\n%s", want, out)
@@ -80,8 +90,11 @@ func TestKeysRotateWhileServing(t *testing.T) {
 				}
 				_, err := e.Sealer.Open(v.Value, v.Column.Table, v.Column.Column, v.Row)
 				return err
-			}); err != nil || n != 4 {
+			}); err != nil || n != 5 {
 				t.Fatalf("reading every encrypted field back: %d values, %v", n, err)
+			}
+			if err := fs.Verify(sys, ref.SHA256); err != nil {
+				t.Fatalf("the file after the rotation: %v", err)
 			}
 			code, out, _ = cliRunEnv(t, environ, append([]string{"keys", "list"}, storeArgs(e.Store)...)...)
 			if code != 0 || !strings.Contains(out, "totp_credentials.secret") {

@@ -32,6 +32,7 @@ CREATE TABLE files (
 	sha256 TEXT PRIMARY KEY,
 	size BIGINT NOT NULL,
 	media_type TEXT NOT NULL,
+	blob TEXT NOT NULL,
 	file_key BYTEA NOT NULL,
 	created_at TIMESTAMPTZ NOT NULL,
 	created_by TEXT NOT NULL DEFAULT ''

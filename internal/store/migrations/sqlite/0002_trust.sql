@@ -33,12 +33,14 @@ CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
 BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
 
 -- Evidence and attachment files, addressed by the SHA-256 of their content.
--- The encrypted content lives in DATA_DIR/files; file_key is the file's own
--- streaming key, sealed by the key-encryption key and bound to this row.
+-- The encrypted content lives in DATA_DIR/files/<first two hex digits>/
+-- <sha256>.<blob>; file_key is the file's own streaming key, sealed by the
+-- key-encryption key and bound to this row.
 CREATE TABLE files (
 	sha256 TEXT PRIMARY KEY,
 	size INTEGER NOT NULL,
 	media_type TEXT NOT NULL,
+	blob TEXT NOT NULL,
 	file_key BLOB NOT NULL,
 	created_at TIMESTAMP NOT NULL,
 	created_by TEXT NOT NULL DEFAULT ''
