@@ -266,11 +266,13 @@ type Verifiers struct {
 func NewVerifiers(vkeys ...string) (*Verifiers, error) {
 	v := &Verifiers{}
 	var nv []note.Verifier
+	seen := map[string]bool{}
 	for _, k := range vkeys {
 		k = strings.TrimSpace(k)
-		if k == "" {
+		if k == "" || seen[k] {
 			continue
 		}
+		seen[k] = true
 		x, err := note.NewVerifier(k)
 		if err != nil {
 			return nil, mamori.Errorf(mamori.EINVALID, "%q is not a verifier key (name+hash+key): %v", k, err)
@@ -354,4 +356,9 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// SaveVerifiers writes the trusted keys to the keys directory's signing.pub.
+func SaveVerifiers(dir string, v *Verifiers) error {
+	return writeFileAtomic(filepath.Join(dir, VerifierKeysFile), []byte(strings.Join(v.Keys(), "\n")+"\n"), 0o644)
 }

@@ -46,7 +46,7 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	rep, err := verifyTrail(ctx, cfg, db, files, keys)
+	rep, err := verifyTrail(ctx, cfg, db, files, keys, true)
 	if err != nil {
 		return err
 	}
@@ -54,14 +54,15 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 }
 
 // verifyTrail checks the stored trail against the checkpoints in the
-// database, the published ones and the given files.
-func verifyTrail(ctx context.Context, cfg *config.Config, db *store.DB, files, keys []string) (*audit.Report, error) {
+// database, the published ones (unless it is a restored copy, which may be
+// older than them) and the given files.
+func verifyTrail(ctx context.Context, cfg *config.Config, db *store.DB, files, keys []string, published bool) (*audit.Report, error) {
 	trusted, err := trustedKeys(cfg, keys)
 	if err != nil {
 		return nil, err
 	}
 	var extra []audit.SourcedCheckpoint
-	if cfg.CheckpointDir != "" {
+	if published && cfg.CheckpointDir != "" {
 		pub, err := audit.ReadPublished(cfg.CheckpointDir, 100)
 		if err != nil {
 			return nil, fmt.Errorf("read published checkpoints: %w", err)

@@ -55,6 +55,7 @@ func commands() []command {
 		{"config", "check: validate and print the effective configuration, secrets redacted", runConfig},
 		{"admin", "create: create an administrator account", runAdmin},
 		{"keys", "list: keys and encrypted columns; rotate: new key-encryption key and re-wrap; rewrap", runKeys},
+		{"backup", "create --out FILE, verify FILE, restore FILE --data-dir DIR: signed, encrypted backups", runBackup},
 		{"audit", "verify: check the audit trail against its signed checkpoints; checkpoint: sign one now", runAudit},
 		{"version", "print the version and build information", runVersion},
 	}

@@ -254,6 +254,15 @@ func fileStamp(path string) string {
 	return fmt.Sprintf("%d/%d", fi.ModTime().UnixNano(), fi.Size())
 }
 
+// LoadLocal opens an existing keyset file (never creating one): restoring a
+// backup needs the keyset it was made with, not a new one.
+func LoadLocal(path string) (*Sealer, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, mamori.Wrap(mamori.EINVALID, err, "keys.keyset_file: "+path+" cannot be read")
+	}
+	return OpenLocal(path)
+}
+
 func loadOrCreate(path string) (*keyset.Handle, error) {
 	h, err := load(path)
 	if err == nil || !errors.Is(err, os.ErrNotExist) {

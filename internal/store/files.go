@@ -46,3 +46,21 @@ func (db *DB) AddFile(ctx context.Context, f *files.Stored, ev audit.Event) (add
 	})
 	return added, err
 }
+
+// EachFile calls fn with the SHA-256 of every stored file.
+func (db *DB) EachFile(ctx context.Context, fn func(sha string) error) error {
+	var shas []string
+	err := db.View(ctx, func(tx *Tx) (err error) {
+		shas, err = tx.strings(ctx, `SELECT sha256 FROM files ORDER BY sha256`)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, s := range shas {
+		if err := fn(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
