@@ -12,6 +12,7 @@ import (
 
 	"github.com/mamori-dev/mamori/internal/audit"
 	"github.com/mamori-dev/mamori/internal/auth"
+	"github.com/mamori-dev/mamori/internal/backup"
 	"github.com/mamori-dev/mamori/internal/config"
 	"github.com/mamori-dev/mamori/internal/envelope"
 	"github.com/mamori-dev/mamori/internal/files"
@@ -93,6 +94,9 @@ type services struct {
 	auth   *auth.Service
 	audit  *audit.Service
 	files  *files.Service
+	backup *backup.Service
+	// drills makes the scheduled backups (nil when backup.dirs is empty).
+	drills *backup.Scheduler
 }
 
 // keysDir is the directory of the key-encryption keyset, which also holds
@@ -138,9 +142,20 @@ func newServices(ctx context.Context, cfg *config.Config, db *store.DB, log *slo
 	if err != nil {
 		return nil, fmt.Errorf("audit signing key: %w", err)
 	}
-	return &services{db: db, sealer: sealer, auth: a,
+	svc := &services{db: db, sealer: sealer, auth: a,
 		audit: audit.NewService(db, signer, checkpointPublishers(cfg), nil, log),
-		files: files.New(filepath.Join(cfg.DataDir, files.Dir), db, sealer, cfg.MaxUploadBytes)}, nil
+		files: files.New(filepath.Join(cfg.DataDir, files.Dir), db, sealer, cfg.MaxUploadBytes)}
+	if len(cfg.BackupDirs) > 0 {
+		trusted, err := audit.LoadVerifiers(keysDir(cfg))
+		if err != nil {
+			return nil, err
+		}
+		svc.drills = &backup.Scheduler{Source: db, Store: db, Create: createOptions(cfg, sealer, signer),
+			Verify: backup.VerifyOptions{Sealer: sealer, Trusted: trusted}, Dirs: cfg.BackupDirs, Retention: cfg.BackupRetention,
+			Interval: cfg.BackupInterval, TestRestore: testRestorer(cfg, sealer), Log: log}
+	}
+	svc.backup = backup.NewService(db, svc.drills)
+	return svc, nil
 }
 
 func splitList(s string) []string {

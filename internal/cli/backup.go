@@ -351,3 +351,37 @@ func closeSync(f *os.File) error {
 	}
 	return err
 }
+
+// testRestorer restores a backup into a temporary SQLite data directory
+// beside the live one (whatever the live engine: the format is portable),
+// verifies the restored store, and removes it.
+func testRestorer(cfg *config.Config, sealer *envelope.Sealer) backup.TestRestorer {
+	return func(ctx context.Context, file string) (*backup.RestoreCheck, error) {
+		dir, err := os.MkdirTemp(cfg.DataDir, ".restore-drill-*")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		tcfg := *cfg
+		tcfg.DataDir, tcfg.DatabaseURL = dir, ""
+		tcfg.KeysetFile = filepath.Join(dir, "keys", filepath.Base(cfg.KeysetFile))
+		trusted, err := backupTrust(cfg, "", nil)
+		if err != nil {
+			return nil, err
+		}
+		db, err := store.Open(ctx, store.Options{DataDir: dir})
+		if err != nil {
+			return nil, err
+		}
+		defer db.Close()
+		if _, err := backup.Restore(ctx, file, db, backup.RestoreOptions{Sealer: sealer, Trusted: trusted,
+			FilesRoot: filepath.Join(dir, files.Dir), KeysDir: keysDir(&tcfg)}); err != nil {
+			return nil, err
+		}
+		chk, err := checkRestored(ctx, &tcfg, db, sealer, nil)
+		if err != nil {
+			return nil, err
+		}
+		return &backup.RestoreCheck{AuditVerified: chk.Audit.OK(), OK: chk.ok(), Summary: chk.String()}, nil
+	}
+}

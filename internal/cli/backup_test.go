@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,8 @@ import (
 	"github.com/mamori-dev/mamori"
 	"github.com/mamori-dev/mamori/internal/audit"
 	"github.com/mamori-dev/mamori/internal/auth"
+	"github.com/mamori-dev/mamori/internal/backup"
+	"github.com/mamori-dev/mamori/internal/config"
 	"github.com/mamori-dev/mamori/internal/files"
 	"github.com/mamori-dev/mamori/internal/mamoritest"
 	"github.com/mamori-dev/mamori/internal/store"
@@ -195,5 +198,70 @@ func TestBackupVerifyReportsOneFlippedByte(t *testing.T) {
 	}
 	if code, _, _ := cliRunEnv(t, environ, append([]string{"backup", "verify", out, "--key", "x+00000000+AQ=="}, storeArgs(e.Store)...)...); code == 0 {
 		t.Fatal("verified with an unrelated key")
+	}
+}
+
+func TestScheduledBackupsWithRestoreDrills(t *testing.T) {
+	for _, d := range mamoritest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			e, _ := backupEnv(t, d)
+			dirs := []string{filepath.Join(t.TempDir(), "nas"), filepath.Join(t.TempDir(), "offsite")}
+			cfg, err := config.Load(config.Source{Flags: map[string]string{"data_dir": e.Store.DataDir, "database_url": e.Store.DatabaseURL,
+				"keys.keyset_file": e.Config.KeysetFile, "backup.dirs": strings.Join(dirs, ","), "backup.retention": "2"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc, err := newServices(context.Background(), cfg, e.DB, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sys := mamori.WithActor(context.Background(), mamori.SystemActor())
+			for i := 0; i < 3; i++ {
+				// Names carry the time to the second.
+				svc.drills.Now = func() time.Time { return time.Date(2026, 4, 1+i, 2, 0, 0, 0, time.UTC) }
+				dr, err := svc.drills.RunOnce(sys, backup.Scheduled)
+				if err != nil {
+					t.Fatalf("drill %d: %v", i, err)
+				}
+				if dr.Outcome != backup.Success || !dr.Verified || !dr.Restored || !dr.AuditVerified || len(dr.Locations) != 2 ||
+					dr.Size == 0 || dr.AuditEvents == 0 {
+					t.Fatalf("drill %d: %+v", i, dr)
+				}
+			}
+			for _, dir := range dirs {
+				names, _ := filepath.Glob(filepath.Join(dir, "mamori-*.backup"))
+				if len(names) != 2 || !strings.HasSuffix(names[0], "mamori-20260402T020000Z.backup") {
+					t.Fatalf("retention in %s: %v", dir, names)
+				}
+				leftovers, _ := filepath.Glob(filepath.Join(e.Store.DataDir, ".restore-drill-*"))
+				if len(leftovers) != 0 {
+					t.Fatalf("test restores left %v", leftovers)
+				}
+			}
+			drills, err := svc.backup.Drills(sys, 10)
+			if err != nil || len(drills) != 3 {
+				t.Fatalf("drill records: %d %v", len(drills), err)
+			}
+			// A second place that cannot be written fails the next drill, and
+			// the failure is recorded.
+			if err := os.RemoveAll(dirs[1]); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(dirs[1], []byte("not a directory"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			svc.drills.Now = func() time.Time { return time.Date(2026, 4, 9, 2, 0, 0, 0, time.UTC) }
+			dr, err := svc.drills.RunOnce(sys, backup.Scheduled)
+			if err == nil || dr.Outcome != backup.Failure || !strings.Contains(dr.Error, "offsite") {
+				t.Fatalf("a drill that could not copy: %+v %v", dr, err)
+			}
+			if last, err := e.DB.LatestDrill(sys, backup.Scheduled); err != nil || last.Outcome != backup.Failure {
+				t.Fatalf("the failed drill is not recorded: %+v %v", last, err)
+			}
+			recs, _, err := audit.NewService(e.DB, nil, nil, nil, nil).Events(sys, audit.Filter{Type: "backup.drill"})
+			if err != nil || len(recs) < 3 {
+				t.Fatalf("drill audit events: %d %v", len(recs), err)
+			}
+		})
 	}
 }

@@ -95,6 +95,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	g.Go(func() error { runJobs(gctx, svc, log); return nil })
 	g.Go(func() error { runCheckpoints(gctx, svc, cfg.CheckpointInterval, log); return nil })
+	if svc.drills != nil {
+		g.Go(func() error { svc.drills.Run(gctx); return nil })
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		// Graceful shutdown: fail readiness first, then let requests finish.
