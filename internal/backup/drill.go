@@ -298,7 +298,9 @@ type Service struct {
 }
 
 // NewService returns the backup service; sched may be nil.
-func NewService(store DrillStore, sched *Scheduler) *Service { return &Service{store: store, sched: sched} }
+func NewService(store DrillStore, sched *Scheduler) *Service {
+	return &Service{store: store, sched: sched}
+}
 
 // Settings describe the scheduled backups.
 type Settings struct {
