@@ -52,7 +52,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "No account exists yet. Create the first administrator with:\n  mamori admin create --email you@example.jp\n(or start with --demo for a ready-made administrator and sample data)\n")
 	}
 	srv, err := web.New(web.Options{Config: cfg, Logger: log, Version: Version, Store: db,
-		Services: web.Services{Auth: svc.auth}})
+		Services: web.Services{Auth: svc.auth, Audit: svc.audit, Backup: svc.backup}})
 	if err != nil {
 		return err
 	}

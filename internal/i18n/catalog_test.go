@@ -96,6 +96,7 @@ var verbRE = regexp.MustCompile(`%[-+# 0-9.]*[a-zA-Z]`)
 var dynamicKeys = []string{
 	"active", "disabled", "deleted",
 	"pending", "approved", "rejected", "withdrawn", "expired",
+	"scheduled", "manual", // backup kinds
 }
 
 // goMessages returns the string literals in user-facing positions of a Go

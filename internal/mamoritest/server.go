@@ -23,7 +23,9 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/mamori-dev/mamori"
+	"github.com/mamori-dev/mamori/internal/audit"
 	"github.com/mamori-dev/mamori/internal/auth"
+	"github.com/mamori-dev/mamori/internal/backup"
 	"github.com/mamori-dev/mamori/internal/config"
 	"github.com/mamori-dev/mamori/internal/envelope"
 	"github.com/mamori-dev/mamori/internal/store"
@@ -102,6 +104,8 @@ type Env struct {
 	// Store says where the database is (for the command line and raw SQL).
 	Store  store.Options
 	Auth   *auth.Service
+	Audit  *audit.Service
+	Backup *backup.Service
 	Sealer *envelope.Sealer
 	Server *web.Server
 	HTTP   *httptest.Server
@@ -144,8 +148,14 @@ func NewEnv(t testing.TB, d store.Dialect) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	signer, err := audit.LoadOrCreateSigner(filepath.Dir(e.Config.KeysetFile), audit.OriginFor(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Audit = audit.NewService(db, signer, nil, clock.Now, log)
+	e.Backup = backup.NewService(db, nil)
 	e.Server, err = web.New(web.Options{Config: e.Config, Logger: log, Version: "test", Store: db,
-		Services: web.Services{Auth: e.Auth}, Clock: clock.Now})
+		Services: web.Services{Auth: e.Auth, Audit: e.Audit, Backup: e.Backup}, Clock: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"html/template"
@@ -114,7 +115,22 @@ func funcs(lang i18n.Lang) template.FuncMap {
 			return false
 		},
 		"add":  func(a, b int) int { return a + b },
-		"list": func(s ...string) []string { return s },
+		"sub":  func(a, b int) int { return a - b },
+		"b64":  func(b []byte) string { return base64.StdEncoding.EncodeToString(b) },
+		"hexs": func(b []byte) string { return hex.EncodeToString(b) },
+		"bytes": func(n int64) string {
+			switch {
+			case n >= 1<<30:
+				return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+			case n >= 1<<20:
+				return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+			case n >= 1<<10:
+				return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+			}
+			return fmt.Sprintf("%d B", n)
+		},
+		"seconds": func(ms int64) string { return fmt.Sprintf("%.1f s", float64(ms)/1000) },
+		"list":    func(s ...string) []string { return s },
 		"dict": func(kv ...any) (map[string]any, error) {
 			if len(kv)%2 != 0 {
 				return nil, fmt.Errorf("dict needs key-value pairs")
@@ -268,24 +284,26 @@ func (s *Server) anonCSRF(w http.ResponseWriter, r *http.Request) string {
 // flashMessages are the short messages shown once after a redirect; the
 // cookie carries only the key.
 var flashMessages = map[string]string{
-	"saved":            "Saved.",
-	"signed_out":       "You have signed out.",
-	"reset_sent":       "If the address belongs to an account, we have sent a link to set a new password. It is valid for 30 minutes.",
-	"password_set":     "Your password has been set. Please sign in.",
-	"password_changed": "Your password has been changed. Your other sessions have ended.",
-	"invited":          "The invitation has been sent.",
-	"session_revoked":  "The session has ended.",
-	"token_revoked":    "The token has been revoked.",
-	"passkey_added":    "The passkey has been registered.",
-	"passkey_removed":  "The passkey has been removed.",
-	"totp_removed":     "The authenticator app has been removed.",
-	"unlocked":         "The lock has been lifted.",
-	"review_recorded":  "The access review has been recorded.",
-	"decided":          "The decision has been recorded.",
-	"mfa_reset":        "The user's multi-factor authentication has been reset.",
-	"reset_forced":     "The password has been invalidated and a reset link sent to the user.",
-	"sessions_revoked": "All sessions of the user have ended.",
-	"stepped_up":       "Thank you. You can continue.",
+	"saved":             "Saved.",
+	"signed_out":        "You have signed out.",
+	"reset_sent":        "If the address belongs to an account, we have sent a link to set a new password. It is valid for 30 minutes.",
+	"password_set":      "Your password has been set. Please sign in.",
+	"password_changed":  "Your password has been changed. Your other sessions have ended.",
+	"invited":           "The invitation has been sent.",
+	"session_revoked":   "The session has ended.",
+	"token_revoked":     "The token has been revoked.",
+	"passkey_added":     "The passkey has been registered.",
+	"passkey_removed":   "The passkey has been removed.",
+	"totp_removed":      "The authenticator app has been removed.",
+	"unlocked":          "The lock has been lifted.",
+	"review_recorded":   "The access review has been recorded.",
+	"decided":           "The decision has been recorded.",
+	"mfa_reset":         "The user's multi-factor authentication has been reset.",
+	"reset_forced":      "The password has been invalidated and a reset link sent to the user.",
+	"sessions_revoked":  "All sessions of the user have ended.",
+	"stepped_up":        "Thank you. You can continue.",
+	"checkpoint_signed": "A checkpoint of the audit trail has been signed and published.",
+	"backup_started":    "The backup has started. Its result appears in the list when it is done.",
 }
 
 func (s *Server) flash(w http.ResponseWriter, kind, key string) {

@@ -14,7 +14,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mamori-dev/mamori"
+	"github.com/mamori-dev/mamori/internal/audit"
 	"github.com/mamori-dev/mamori/internal/auth"
+	"github.com/mamori-dev/mamori/internal/backup"
 	"github.com/mamori-dev/mamori/internal/config"
 )
 
@@ -25,7 +27,9 @@ type Pinger interface {
 
 // Services are the domain services the handlers call.
 type Services struct {
-	Auth *auth.Service
+	Auth   *auth.Service
+	Audit  *audit.Service
+	Backup *backup.Service
 }
 
 // Options configure a Server.
