@@ -6,7 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -168,7 +171,7 @@ func Verify(ctx context.Context, trail Trail, nr NodeReader, trusted *Verifiers,
 		}
 	}
 	compare() // a checkpoint of size 0
-	err := trail.ScanAuditEvents(ctx, 0, 0, func(e *StoredEvent) error {
+	err := scanLeaves(ctx, trail, func(e *StoredEvent, leaf []byte) error {
 		pos := int64(b.Size())
 		if e.Seq != pos {
 			if e.Seq > pos {
@@ -179,7 +182,6 @@ func Verify(ctx context.Context, trail Trail, nr NodeReader, trusted *Verifiers,
 			}
 			return errStop
 		}
-		leaf := e.Leaf()
 		if !bytes.Equal(leaf, e.LeafHash) {
 			if len(mismatches) == 0 {
 				before = prev
@@ -252,6 +254,85 @@ func Verify(ctx context.Context, trail Trail, nr NodeReader, trusted *Verifiers,
 	rep.Problems = append(first, rep.Problems...)
 	rep.Duration = time.Since(start)
 	return rep, nil
+}
+
+// scanLeaves streams the trail and computes the leaf hashes on the other
+// cores (JSON encoding and hashing are most of a verification's work), and
+// calls visit in seq order on the calling goroutine. An error from visit
+// stops the scan and is returned.
+func scanLeaves(ctx context.Context, trail Trail, visit func(*StoredEvent, []byte) error) error {
+	workers := max(runtime.GOMAXPROCS(0)-1, 1)
+	type batch struct {
+		evs    []StoredEvent
+		leaves [][]byte
+		done   chan struct{}
+	}
+	const size = 256
+	newBatch := func() *batch { return &batch{evs: make([]StoredEvent, 0, size), done: make(chan struct{})} }
+	work := make(chan *batch, workers*2)
+	ordered := make(chan *batch, workers*4)
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range work {
+				b.leaves = make([][]byte, len(b.evs))
+				for j := range b.evs {
+					b.leaves[j] = b.evs[j].Leaf()
+				}
+				close(b.done)
+			}
+		}()
+	}
+	errStopScan := errors.New("stop scan")
+	var scanErr error
+	go func() {
+		defer close(ordered)
+		defer close(work)
+		cur := newBatch()
+		flush := func() {
+			work <- cur
+			ordered <- cur
+			cur = newBatch()
+		}
+		scanErr = trail.ScanAuditEvents(ctx, 0, 0, func(e *StoredEvent) error {
+			if stop.Load() {
+				return errStopScan
+			}
+			cur.evs = append(cur.evs, *e)
+			if len(cur.evs) == size {
+				flush()
+			}
+			return nil
+		})
+		if len(cur.evs) > 0 {
+			flush()
+		}
+	}()
+	var visitErr error
+	for b := range ordered {
+		<-b.done
+		if visitErr != nil {
+			continue
+		}
+		for j := range b.evs {
+			if err := visit(&b.evs[j], b.leaves[j]); err != nil {
+				visitErr = err
+				stop.Store(true)
+				break
+			}
+		}
+	}
+	wg.Wait()
+	if visitErr != nil {
+		return visitErr
+	}
+	if scanErr != nil && !errors.Is(scanErr, errStopScan) {
+		return scanErr
+	}
+	return nil
 }
 
 func seqKey(p *Problem) int64 {
