@@ -89,4 +89,3 @@ func BenchmarkBackup(b *testing.B) {
 		})
 	}
 }
-
