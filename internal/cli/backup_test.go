@@ -24,7 +24,7 @@ import (
 
 // backupEnv is a running mamori with users (TOTP sealed), a stored file and
 // a signed checkpoint, and the environment its command line needs.
-func backupEnv(t *testing.T, d store.Dialect) (*mamoritest.Env, []string) {
+func backupEnv(t *testing.T, d store.Dialect, history int) (*mamoritest.Env, []string) {
 	t.Helper()
 	e := mamoritest.NewEnv(t, d)
 	for i := 0; i < 5; i++ {
@@ -38,7 +38,7 @@ func backupEnv(t *testing.T, d store.Dialect) (*mamoritest.Env, []string) {
 		}
 	}
 	// History enough that a snapshot takes a while.
-	for i := 0; i < 20; i++ {
+	for i := 0; i < history/500; i++ {
 		evs := make([]audit.Event, 500)
 		for j := range evs {
 			evs[j] = audit.New(sys, audit.UserUpdated, "user", fmt.Sprint(j)).Fields("department")
@@ -87,7 +87,7 @@ func writeWhile(t *testing.T, e *mamoritest.Env, stop chan struct{}) (*sync.Wait
 func TestBackupWhileWritingRestoresToAVerifiedStore(t *testing.T) {
 	for _, src := range mamoritest.Dialects() {
 		t.Run("from_"+string(src), func(t *testing.T) {
-			e, environ := backupEnv(t, src)
+			e, environ := backupEnv(t, src, 10000)
 			out := filepath.Join(t.TempDir(), "mamori.backup")
 			stop := make(chan struct{})
 			wg, written := writeWhile(t, e, stop)
@@ -148,7 +148,7 @@ func TestBackupWhileWritingRestoresToAVerifiedStore(t *testing.T) {
 }
 
 func TestBackupVerifyReportsOneFlippedByte(t *testing.T) {
-	e, environ := backupEnv(t, store.SQLite)
+	e, environ := backupEnv(t, store.SQLite, 0)
 	out := filepath.Join(t.TempDir(), "mamori.backup")
 	if code, _, stderr := cliRunEnv(t, environ, append([]string{"backup", "create", "--out", out}, storeArgs(e.Store)...)...); code != 0 {
 		t.Fatal(stderr)
@@ -204,7 +204,7 @@ func TestBackupVerifyReportsOneFlippedByte(t *testing.T) {
 func TestScheduledBackupsWithRestoreDrills(t *testing.T) {
 	for _, d := range mamoritest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
-			e, _ := backupEnv(t, d)
+			e, _ := backupEnv(t, d, 0)
 			dirs := []string{filepath.Join(t.TempDir(), "nas"), filepath.Join(t.TempDir(), "offsite")}
 			cfg, err := config.Load(config.Source{Flags: map[string]string{"data_dir": e.Store.DataDir, "database_url": e.Store.DatabaseURL,
 				"keys.keyset_file": e.Config.KeysetFile, "backup.dirs": strings.Join(dirs, ","), "backup.retention": "2"}})

@@ -16,6 +16,10 @@ import (
 	"github.com/mamori-dev/mamori/internal/store"
 )
 
+// settle is how long after a rotation the re-wrap waits before its final
+// count: a running server checks its keyset file once a second.
+const settle = 1100 * time.Millisecond
+
 func runKeys(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 || (args[0] != "list" && args[0] != "rotate" && args[0] != "rewrap") {
 		return usagef("usage: mamori keys list|rotate|rewrap [--data-dir DIR | --database-url URL]")
@@ -128,12 +132,14 @@ func keysRotate(ctx context.Context, e *env, cfg *config.Config, db *store.DB, b
 }
 
 // rewrapAll re-wraps every encrypted value under the primary key. A
-// running server reloads the rotated keyset within a second of its next
-// seal; values it sealed under the old key in that moment are caught by a
-// second pass.
+// running server reloads a rotated keyset within a second of its next
+// seal; values it sealed under the earlier key in that moment are caught
+// by another pass.
 func rewrapAll(ctx context.Context, e *env, db *store.DB, sealer *envelope.Sealer, batch int) error {
+	start := time.Now()
 	total := map[string]*store.RewrapStats{}
 	var order []string
+	stale := 0
 	for pass := 1; pass <= 3; pass++ {
 		stats, err := db.Rewrap(ctx, sealer.Rewrap, batch, func(st store.RewrapStats) {
 			fmt.Fprintf(e.stderr, "\rpass %d: %-28s %8d read %8d re-wrapped", pass, st.Column, st.Values, st.Rewrapped)
@@ -142,7 +148,6 @@ func rewrapAll(ctx context.Context, e *env, db *store.DB, sealer *envelope.Seale
 		if err != nil {
 			return err
 		}
-		moved := 0
 		for _, st := range stats {
 			t, ok := total[st.Column]
 			if !ok {
@@ -154,27 +159,28 @@ func rewrapAll(ctx context.Context, e *env, db *store.DB, sealer *envelope.Seale
 				t.Values = st.Values
 			}
 			t.Rewrapped += st.Rewrapped
-			moved += st.Rewrapped + st.Changed
 		}
-		if moved == 0 {
-			break
-		}
-		if pass < 3 {
+		// Give a running server the time to notice the rotation before
+		// counting what is still under an earlier key.
+		if wait := settle - time.Since(start); wait > 0 {
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
-			case <-time.After(1500 * time.Millisecond):
+			case <-time.After(wait):
 			}
 		}
-	}
-	stale := 0
-	if err := db.EachSealed(ctx, 1000, func(v store.SealedValue) error {
-		if !sealer.UnderPrimary(v.Value) {
-			stale++
+		stale = 0
+		if err := db.EachSealed(ctx, 1000, func(v store.SealedValue) error {
+			if !sealer.UnderPrimary(v.Value) {
+				stale++
+			}
+			return nil
+		}); err != nil {
+			return err
 		}
-		return nil
-	}); err != nil {
-		return err
+		if stale == 0 {
+			break
+		}
 	}
 	details := map[string]any{}
 	n := 0
