@@ -45,6 +45,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 const (
@@ -223,12 +224,6 @@ func readLine(br *bufio.Reader, max int) ([]byte, error) {
 // across engines: strings, integers and booleans as themselves, bytes as
 // {"b":"base64"}, times as {"t":"RFC 3339"}, floats as {"f":number}.
 
-type typed struct {
-	B *string  `json:"b,omitempty"`
-	T *string  `json:"t,omitempty"`
-	F *float64 `json:"f,omitempty"`
-}
-
 // encodeRow appends the JSON line of a row to dst.
 func encodeRow(dst []byte, row []any) ([]byte, error) {
 	dst = append(dst, '[')
@@ -258,11 +253,13 @@ func encodeRow(dst []byte, row []any) ([]byte, error) {
 			dst = x.UTC().AppendFormat(dst, time.RFC3339Nano)
 			dst = append(dst, `"}`...)
 		case float64:
-			b, err := json.Marshal(typed{F: &x})
+			b, err := json.Marshal(x)
 			if err != nil {
 				return nil, err
 			}
+			dst = append(dst, `{"f":`...)
 			dst = append(dst, b...)
+			dst = append(dst, '}')
 		default:
 			return nil, fmt.Errorf("cannot export a %T value", v)
 		}
@@ -270,72 +267,202 @@ func encodeRow(dst []byte, row []any) ([]byte, error) {
 	return append(dst, ']', '\n'), nil
 }
 
-// decodeRow parses one JSON line of a table part.
+// decodeRow parses one JSON line of a table part. It reads the subset of
+// JSON that encodeRow writes (tolerating white space), with fast paths for
+// the common values, and refuses anything else.
 func decodeRow(line []byte, columns int) ([]any, error) {
-	d := json.NewDecoder(bytes.NewReader(line))
-	d.UseNumber()
-	var raw []json.RawMessage
-	if err := d.Decode(&raw); err != nil {
-		return nil, fmt.Errorf("a row is not a JSON array: %w", err)
+	p := rowParser{b: line}
+	p.space()
+	if !p.eat('[') {
+		return nil, errors.New("a row is not a JSON array")
 	}
-	if len(raw) != columns {
-		return nil, fmt.Errorf("a row has %d values for %d columns", len(raw), columns)
+	out := make([]any, 0, columns)
+	p.space()
+	if p.eat(']') {
+		return finishRow(&p, out, columns)
 	}
-	out := make([]any, len(raw))
-	for i, r := range raw {
-		r = bytes.TrimSpace(r)
-		if len(r) == 0 {
-			return nil, errors.New("a value is empty")
+	for {
+		p.space()
+		v, err := p.value()
+		if err != nil {
+			return nil, err
 		}
-		switch r[0] {
-		case 'n':
-			if string(r) != "null" {
-				return nil, fmt.Errorf("bad value %q", r)
-			}
-		case 't', 'f':
-			b, err := strconv.ParseBool(string(r))
-			if err != nil {
-				return nil, fmt.Errorf("bad value %q", r)
-			}
-			out[i] = b
-		case '"':
-			var s string
-			if err := json.Unmarshal(r, &s); err != nil {
-				return nil, err
-			}
-			out[i] = s
-		case '{':
-			var t typed
-			dec := json.NewDecoder(bytes.NewReader(r))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&t); err != nil {
-				return nil, fmt.Errorf("bad value %q", r)
-			}
-			switch {
-			case t.B != nil:
-				b, err := base64.StdEncoding.DecodeString(*t.B)
-				if err != nil {
-					return nil, fmt.Errorf("bad bytes value: %w", err)
-				}
-				out[i] = b
-			case t.T != nil:
-				tt, err := time.Parse(time.RFC3339Nano, *t.T)
-				if err != nil {
-					return nil, fmt.Errorf("bad time value: %w", err)
-				}
-				out[i] = tt.UTC()
-			case t.F != nil:
-				out[i] = *t.F
-			default:
-				return nil, fmt.Errorf("bad value %q", r)
-			}
-		default:
-			n, err := strconv.ParseInt(string(r), 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("bad value %q", r)
-			}
-			out[i] = n
+		out = append(out, v)
+		p.space()
+		if p.eat(']') {
+			return finishRow(&p, out, columns)
 		}
+		if !p.eat(',') {
+			return nil, fmt.Errorf("a row has a malformed value at byte %d", p.i)
+		}
+	}
+}
+
+func finishRow(p *rowParser, out []any, columns int) ([]any, error) {
+	p.space()
+	if p.i != len(p.b) {
+		return nil, errors.New("a row has data after its end")
+	}
+	if len(out) != columns {
+		return nil, fmt.Errorf("a row has %d values for %d columns", len(out), columns)
 	}
 	return out, nil
+}
+
+type rowParser struct {
+	b []byte
+	i int
+}
+
+func (p *rowParser) space() {
+	for p.i < len(p.b) && (p.b[p.i] == ' ' || p.b[p.i] == '\t' || p.b[p.i] == '\r' || p.b[p.i] == '\n') {
+		p.i++
+	}
+}
+
+func (p *rowParser) eat(c byte) bool {
+	if p.i < len(p.b) && p.b[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+func (p *rowParser) lit(s string) bool {
+	if bytes.HasPrefix(p.b[p.i:], []byte(s)) {
+		p.i += len(s)
+		return true
+	}
+	return false
+}
+
+// str reads a JSON string: without escapes, its bytes; with escapes,
+// through encoding/json.
+func (p *rowParser) str() (string, error) {
+	start := p.i
+	if !p.eat('"') {
+		return "", fmt.Errorf("a string was expected at byte %d", p.i)
+	}
+	escaped := false
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		switch {
+		case c == '\\':
+			escaped = true
+			p.i += 2
+			continue
+		case c == '"':
+			p.i++
+			if !escaped {
+				if !utf8.Valid(p.b[start+1 : p.i-1]) {
+					return "", errors.New("a string is not valid UTF-8")
+				}
+				return string(p.b[start+1 : p.i-1]), nil
+			}
+			var s string
+			if err := json.Unmarshal(p.b[start:p.i], &s); err != nil {
+				return "", fmt.Errorf("a malformed string at byte %d", start)
+			}
+			return s, nil
+		case c < 0x20:
+			return "", fmt.Errorf("a control character in a string at byte %d", p.i)
+		}
+		p.i++
+	}
+	return "", errors.New("a string is not closed")
+}
+
+func (p *rowParser) value() (any, error) {
+	if p.i >= len(p.b) {
+		return nil, errors.New("a row ends early")
+	}
+	switch c := p.b[p.i]; {
+	case c == 'n':
+		if p.lit("null") {
+			return nil, nil
+		}
+	case c == 't':
+		if p.lit("true") {
+			return true, nil
+		}
+	case c == 'f':
+		if p.lit("false") {
+			return false, nil
+		}
+	case c == '"':
+		return p.str()
+	case c == '-' || (c >= '0' && c <= '9'):
+		start := p.i
+		p.i++
+		for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
+			p.i++
+		}
+		num := string(p.b[start:p.i])
+		if len(num) > 1 && (num[0] == '0' || strings.HasPrefix(num, "-0")) {
+			return nil, fmt.Errorf("bad number %q", num)
+		}
+		n, err := strconv.ParseInt(num, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("bad number %q", num)
+		}
+		return n, nil
+	case c == '{':
+		return p.typed()
+	}
+	return nil, fmt.Errorf("a row has a malformed value at byte %d", p.i)
+}
+
+// typed reads {"b":"base64"}, {"t":"time"} or {"f":number}.
+func (p *rowParser) typed() (any, error) {
+	start := p.i
+	p.i++
+	p.space()
+	key, err := p.str()
+	if err != nil {
+		return nil, err
+	}
+	p.space()
+	if !p.eat(':') {
+		return nil, fmt.Errorf("bad value at byte %d", start)
+	}
+	p.space()
+	var v any
+	switch key {
+	case "b", "t":
+		s, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		if key == "b" {
+			b, err := base64.StdEncoding.DecodeString(s)
+			if err != nil {
+				return nil, fmt.Errorf("bad bytes value: %w", err)
+			}
+			v = b
+		} else {
+			t, err := time.Parse(time.RFC3339Nano, s)
+			if err != nil {
+				return nil, fmt.Errorf("bad time value: %w", err)
+			}
+			v = t.UTC()
+		}
+	case "f":
+		end := p.i
+		for end < len(p.b) && strings.IndexByte("+-.0123456789eE", p.b[end]) >= 0 {
+			end++
+		}
+		var f float64
+		if err := json.Unmarshal(p.b[p.i:end], &f); err != nil {
+			return nil, fmt.Errorf("bad number value at byte %d", p.i)
+		}
+		p.i = end
+		v = f
+	default:
+		return nil, fmt.Errorf("bad value at byte %d", start)
+	}
+	p.space()
+	if !p.eat('}') {
+		return nil, fmt.Errorf("bad value at byte %d", start)
+	}
+	return v, nil
 }
