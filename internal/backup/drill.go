@@ -109,12 +109,17 @@ func (s *Scheduler) log() *slog.Logger {
 }
 
 // Run makes a backup whenever one is due (interval after the last
-// scheduled one; at once if there is none) until ctx ends.
+// scheduled one, an hour after a failed one, at once if there is none)
+// until ctx ends.
 func (s *Scheduler) Run(ctx context.Context) {
 	for {
 		wait := time.Duration(0)
 		if last, err := s.Store.LatestDrill(ctx, Scheduled); err == nil {
-			wait = time.Until(last.StartedAt.Add(s.Interval))
+			next := s.Interval
+			if last.Outcome != Success {
+				next = min(next, time.Hour) // a failed backup is retried sooner
+			}
+			wait = time.Until(last.StartedAt.Add(next))
 		} else if mamori.ErrorCode(err) != mamori.ENOTFOUND {
 			s.log().Error("scheduled backup", "error", err)
 			wait = time.Minute
