@@ -87,7 +87,7 @@ func writeWhile(t *testing.T, e *mamoritest.Env, stop chan struct{}) (*sync.Wait
 func TestBackupWhileWritingRestoresToAVerifiedStore(t *testing.T) {
 	for _, src := range mamoritest.Dialects() {
 		t.Run("from_"+string(src), func(t *testing.T) {
-			e, environ := backupEnv(t, src, 10000)
+			e, environ := backupEnv(t, src, 3000)
 			out := filepath.Join(t.TempDir(), "mamori.backup")
 			stop := make(chan struct{})
 			wg, written := writeWhile(t, e, stop)
