@@ -24,11 +24,12 @@ var forbidden = map[string][]string{
 	"internal/store":    {module + "/internal/web", module + "/internal/cli", "net/http"},
 	"internal/web":      {module + "/internal/store", module + "/internal/cli", "database/sql"},
 	"internal/mail":     {module + "/internal/", "database/sql", "net/http"},
+	"internal/webhook":  {module + "/internal/store", module + "/internal/web", module + "/internal/cli", "database/sql"},
 }
 
 // domainPackages never import the adapters; checked for every package
 // under internal/ that is not an adapter.
-var adapters = map[string]bool{"store": true, "web": true, "cli": true, "mamoritest": true, "format": true, "config": true, "mail": true}
+var adapters = map[string]bool{"store": true, "web": true, "cli": true, "mamoritest": true, "format": true, "config": true, "mail": true, "webhook": true}
 
 func TestImportRules(t *testing.T) {
 	err := filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {

@@ -91,6 +91,16 @@ const (
 	ObligationUpdated      Type = "obligation.updated"
 	ObligationDone         Type = "obligation.done"
 	ObligationReminderSent Type = "obligation.reminder.sent"
+	// Audit trail, keys, files and backups.
+	KEKRotated        Type = "keys.kek.rotated"
+	KeysRewrapped     Type = "keys.rewrapped"
+	FileStored        Type = "file.stored"
+	BackupCreated     Type = "backup.created"
+	BackupFailed      Type = "backup.failed"
+	BackupRestored    Type = "backup.restored"
+	BackupDrillPassed Type = "backup.drill.passed"
+	BackupDrillFailed Type = "backup.drill.failed"
+	CheckpointRefused Type = "audit.checkpoint.refused"
 )
 
 var definitions = []Definition{
@@ -161,6 +171,15 @@ var definitions = []Definition{
 	{ObligationUpdated, "M4050I", "assessment", "A recurring obligation's owner or interval was changed."},
 	{ObligationDone, "M4051I", "assessment", "A recurring obligation was recorded as performed."},
 	{ObligationReminderSent, "M4052I", "assessment", "A reminder of a due or overdue deadline was sent."},
+	{CheckpointRefused, "M3001E", "trust", "mamori refused to sign an audit checkpoint because the stored tree no longer extends the last signed one."},
+	{KEKRotated, "M3010I", "trust", "A new key-encryption key version was added and made primary."},
+	{KeysRewrapped, "M3011I", "trust", "The data keys of encrypted fields were re-wrapped under the primary key-encryption key."},
+	{FileStored, "M3020I", "trust", "An evidence or attachment file was stored (its SHA-256 is recorded)."},
+	{BackupCreated, "M3030I", "trust", "A backup was created."},
+	{BackupFailed, "M3030W", "trust", "A backup could not be created."},
+	{BackupRestored, "M3031I", "trust", "A backup was restored into this database."},
+	{BackupDrillPassed, "M3032I", "trust", "A backup was verified and test-restored, and the restored audit trail verified."},
+	{BackupDrillFailed, "M3032W", "trust", "A backup failed its verification or its test restore."},
 }
 
 var registry = func() map[Type]Definition {

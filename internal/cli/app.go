@@ -7,14 +7,19 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 
+	"github.com/mamori-dev/mamori/internal/audit"
 	"github.com/mamori-dev/mamori/internal/auth"
+	"github.com/mamori-dev/mamori/internal/backup"
 	"github.com/mamori-dev/mamori/internal/config"
 	"github.com/mamori-dev/mamori/internal/control"
 	"github.com/mamori-dev/mamori/internal/envelope"
+	"github.com/mamori-dev/mamori/internal/files"
 	"github.com/mamori-dev/mamori/internal/mail"
 	"github.com/mamori-dev/mamori/internal/store"
+	"github.com/mamori-dev/mamori/internal/webhook"
 )
 
 // storeFlags are the flags of every subcommand that touches the store.
@@ -85,10 +90,32 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 
 // services are the wired domain services.
 type services struct {
+	control *control.Service
 	db      *store.DB
 	sealer  *envelope.Sealer
 	auth    *auth.Service
-	control *control.Service
+	audit   *audit.Service
+	files   *files.Service
+	backup  *backup.Service
+	// drills makes the scheduled backups (nil when backup.dirs is empty).
+	drills *backup.Scheduler
+}
+
+// keysDir is the directory of the key-encryption keyset, which also holds
+// the audit signing key.
+func keysDir(cfg *config.Config) string { return filepath.Dir(cfg.KeysetFile) }
+
+// checkpointPublishers are the places outside the database each signed
+// checkpoint goes to.
+func checkpointPublishers(cfg *config.Config) []audit.Publisher {
+	var out []audit.Publisher
+	if cfg.CheckpointDir != "" {
+		out = append(out, audit.DirPublisher{Dir: cfg.CheckpointDir})
+	}
+	if cfg.CheckpointWebhook != "" {
+		out = append(out, webhook.NewCheckpoints(cfg.CheckpointWebhook))
+	}
+	return out
 }
 
 func newServices(ctx context.Context, cfg *config.Config, db *store.DB, log *slog.Logger) (*services, error) {
@@ -113,10 +140,25 @@ func newServices(ctx context.Context, cfg *config.Config, db *store.DB, log *slo
 	if err != nil {
 		return nil, err
 	}
-	// Evidence files need the encrypted file store, which is wired here
-	// when it is available; without it, evidence is linked, not uploaded.
-	c := control.NewService(db, a, nil, nil, log)
-	return &services{db: db, sealer: sealer, auth: a, control: c}, nil
+	signer, err := audit.LoadOrCreateSigner(keysDir(cfg), audit.OriginFor(cfg.BaseURL))
+	if err != nil {
+		return nil, fmt.Errorf("audit signing key: %w", err)
+	}
+	svc := &services{db: db, sealer: sealer, auth: a,
+		audit: audit.NewService(db, signer, checkpointPublishers(cfg), nil, log),
+		files: files.New(filepath.Join(cfg.DataDir, files.Dir), db, sealer, cfg.MaxUploadBytes)}
+	if len(cfg.BackupDirs) > 0 {
+		trusted, err := audit.LoadVerifiers(keysDir(cfg))
+		if err != nil {
+			return nil, err
+		}
+		svc.drills = &backup.Scheduler{Source: db, Store: db, Create: createOptions(cfg, sealer, signer),
+			Verify: backup.VerifyOptions{Sealer: sealer, Trusted: trusted}, Dirs: cfg.BackupDirs, Retention: cfg.BackupRetention,
+			Interval: cfg.BackupInterval, TestRestore: testRestorer(cfg, sealer), Log: log}
+	}
+	svc.backup = backup.NewService(db, svc.drills)
+	svc.control = control.NewService(db, a, control.FileStore(svc.files), nil, log)
+	return svc, nil
 }
 
 func splitList(s string) []string {

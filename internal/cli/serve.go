@@ -52,7 +52,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "No account exists yet. Create the first administrator with:\n  mamori admin create --email you@example.jp\n(or start with --demo for a ready-made administrator and sample data)\n")
 	}
 	srv, err := web.New(web.Options{Config: cfg, Logger: log, Version: Version, Store: db,
-		Services: web.Services{Auth: svc.auth, Control: svc.control}})
+		Services: web.Services{Auth: svc.auth, Control: svc.control, Audit: svc.audit, Backup: svc.backup}})
 	if err != nil {
 		return err
 	}
@@ -94,6 +94,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		})
 	}
 	g.Go(func() error { runJobs(gctx, svc, log); return nil })
+	g.Go(func() error { runCheckpoints(gctx, svc, cfg.CheckpointInterval, log); return nil })
+	if svc.drills != nil {
+		g.Go(func() error { svc.drills.Run(gctx); return nil })
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		// Graceful shutdown: fail readiness first, then let requests finish.
@@ -146,6 +150,34 @@ func runJobs(ctx context.Context, svc *services, log *slog.Logger) {
 		}
 		select {
 		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// runCheckpoints signs and publishes an audit checkpoint at start, every
+// interval while the trail grows, and once more at shutdown, so that a
+// change behind mamori's back is caught within one interval.
+func runCheckpoints(ctx context.Context, svc *services, interval time.Duration, log *slog.Logger) {
+	sys := mamori.WithActor(context.WithoutCancel(ctx), mamori.SystemActor())
+	sign := func() {
+		cp, created, err := svc.audit.Checkpoint(sys)
+		if err != nil {
+			log.Error("audit checkpoint", "error", err)
+			return
+		}
+		if created {
+			log.Info("audit checkpoint signed", "tree_size", cp.Size)
+		}
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		sign()
+		select {
+		case <-ctx.Done():
+			sign()
 			return
 		case <-tick.C:
 		}

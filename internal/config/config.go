@@ -56,11 +56,12 @@ type Config struct {
 
 	KeysetFile string
 
-	BackupDirs        []string
-	BackupRetention   int
-	BackupInterval    time.Duration
-	CheckpointDir     string
-	CheckpointWebhook string
+	BackupDirs         []string
+	BackupRetention    int
+	BackupInterval     time.Duration
+	CheckpointDir      string
+	CheckpointWebhook  string
+	CheckpointInterval time.Duration
 }
 
 // option is one row of THE table of configuration keys.
@@ -274,6 +275,9 @@ func options() []option {
 			func(c *Config) string { return checkDuration(c.BackupInterval, time.Minute, 31*24*time.Hour) }),
 		opt("audit.checkpoint_dir", "", false, "directory (outside the database administrator's control) to publish signed audit checkpoints to",
 			str(func(c *Config) *string { return &c.CheckpointDir }), nil),
+		opt("audit.checkpoint_interval", "5m", false, "how often the server signs an audit checkpoint when the trail has grown",
+			duration(func(c *Config) *time.Duration { return &c.CheckpointInterval }),
+			func(c *Config) string { return checkDuration(c.CheckpointInterval, 10*time.Second, 24*time.Hour) }),
 		opt("audit.checkpoint_webhook", "", true, "URL to POST each signed audit checkpoint to",
 			str(func(c *Config) *string { return &c.CheckpointWebhook }),
 			func(c *Config) string {

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/tink-crypto/tink-go/v2/aead"
 	"github.com/tink-crypto/tink-go/v2/insecurecleartextkeyset"
@@ -44,6 +45,10 @@ type Sealer struct {
 	// reload re-reads the KEK (after `mamori keys rotate` in another
 	// process); nil for KEKs that never change underneath.
 	reload func() (KEK, error)
+	// changed reports whether the KEK's source changed since it was read
+	// (the keyset file of a local KEK); checked at most once a second.
+	changed   func() bool
+	lastCheck time.Time
 }
 
 // New returns a Sealer over kek.
@@ -69,8 +74,12 @@ func AAD(table, column, row string) []byte {
 	return b.Bytes()
 }
 
-// Seal encrypts plaintext for table.column of row.
+// Seal encrypts plaintext for table.column of row, under the primary key
+// of the KEK. A keyset rotated by another process (`mamori keys rotate`
+// while the server runs) is picked up within a second, so new values are
+// sealed under the new primary key and the rotation's re-wrap completes.
 func (s *Sealer) Seal(plaintext []byte, table, column, row string) ([]byte, error) {
+	s.reloadIfChanged()
 	s.mu.RLock()
 	env := s.env
 	s.mu.RUnlock()
@@ -112,19 +121,56 @@ func (s *Sealer) Open(ciphertext []byte, table, column, row string) ([]byte, err
 	return nil, ErrOpen
 }
 
-// Rewrap re-encrypts the data key of ciphertext under the KEK's primary key,
-// leaving the encrypted value itself untouched. It reports false when the
-// data key already is under the primary key.
-func (s *Sealer) Rewrap(ciphertext []byte) ([]byte, bool, error) {
+func (s *Sealer) reloadIfChanged() {
+	if s.changed == nil {
+		return
+	}
+	s.mu.Lock()
+	due := time.Since(s.lastCheck) >= time.Second
+	if due {
+		s.lastCheck = time.Now()
+	}
+	s.mu.Unlock()
+	if due && s.changed() {
+		_ = s.Reload()
+	}
+}
+
+// UnderPrimary reports whether a sealed value's data key is wrapped by the
+// KEK's primary key (false for values that are not mamori ciphertexts).
+func (s *Sealer) UnderPrimary(ciphertext []byte) bool {
+	wrapped, _, ok := split(ciphertext)
+	if !ok {
+		return false
+	}
+	s.mu.RLock()
+	kek := s.kek
+	s.mu.RUnlock()
+	return kek.IsPrimary(wrapped)
+}
+
+// split parses version || len(wrapped DEK) || wrapped DEK || payload, the
+// format of Tink's KMS envelope AEAD behind a version byte.
+func split(ciphertext []byte) (wrapped, payload []byte, ok bool) {
 	if len(ciphertext) < 6 || ciphertext[0] != version {
-		return nil, false, ErrOpen
+		return nil, nil, false
 	}
 	body := ciphertext[1:]
 	n := int(binary.BigEndian.Uint32(body[:4]))
 	if n <= 0 || n > len(body)-4 {
+		return nil, nil, false
+	}
+	return body[4 : 4+n], body[4+n:], true
+}
+
+// Rewrap re-encrypts the data key of ciphertext under the KEK's primary key,
+// leaving the encrypted value itself untouched. It reports false when the
+// data key already is under the primary key.
+func (s *Sealer) Rewrap(ciphertext []byte) ([]byte, bool, error) {
+	wrapped, payload, ok := split(ciphertext)
+	if !ok {
 		return nil, false, ErrOpen
 	}
-	wrapped, payload := body[4:4+n], body[4+n:]
 	s.mu.RLock()
 	kek := s.kek
 	s.mu.RUnlock()
@@ -178,14 +224,43 @@ func OpenLocal(path string) (*Sealer, error) {
 		return nil, err
 	}
 	s := New(kek)
+	stamp := fileStamp(path)
+	var stampMu sync.Mutex
 	s.reload = func() (KEK, error) {
+		st := fileStamp(path)
 		h, err := load(path)
 		if err != nil {
 			return nil, err
 		}
+		stampMu.Lock()
+		stamp = st
+		stampMu.Unlock()
 		return newLocalKEK(h)
 	}
+	s.changed = func() bool {
+		stampMu.Lock()
+		defer stampMu.Unlock()
+		return fileStamp(path) != stamp
+	}
 	return s, nil
+}
+
+// fileStamp identifies a version of a file: its modification time and size.
+func fileStamp(path string) string {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%d/%d", fi.ModTime().UnixNano(), fi.Size())
+}
+
+// LoadLocal opens an existing keyset file (never creating one): restoring a
+// backup needs the keyset it was made with, not a new one.
+func LoadLocal(path string) (*Sealer, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, mamori.Wrap(mamori.EINVALID, err, "keys.keyset_file: "+path+" cannot be read")
+	}
+	return OpenLocal(path)
 }
 
 func loadOrCreate(path string) (*keyset.Handle, error) {

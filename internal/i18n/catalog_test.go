@@ -106,6 +106,7 @@ var dynamicKeys = []string{
 	"file", "url", "record", "agreed", "challenged", "review reset", "import",
 	"A recurring obligation is due soon.", "A recurring obligation is overdue.", "A remediation task is overdue.",
 	"A risk acceptance has expired; the item is open again.", "An exclusion has expired; the item is back in scope.",
+	"scheduled", "manual", // backup kinds
 }
 
 // goMessages returns the string literals in user-facing positions of a Go

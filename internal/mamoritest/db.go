@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/mamori-dev/mamori"
@@ -57,13 +58,19 @@ func OpenDB(t testing.TB, d store.Dialect, clock mamori.Clock) *store.DB {
 	t.Helper()
 	o := Options(t, d)
 	o.Clock = clock
+	return OpenWith(t, o)
+}
+
+// OpenWith opens and migrates the store of o.
+func OpenWith(t testing.TB, o store.Options) *store.DB {
+	t.Helper()
 	db, err := store.Open(context.Background(), o)
 	if err != nil {
-		t.Fatalf("open %s store: %v", d, err)
+		t.Fatalf("open store: %v", err)
 	}
 	if _, err := db.Migrate(context.Background()); err != nil {
 		db.Close()
-		t.Fatalf("migrate %s store: %v", d, err)
+		t.Fatalf("migrate store: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
@@ -106,4 +113,44 @@ func freshSchema(t testing.TB) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// Raw opens a plain database/sql connection to the store of o, for tests
+// that tamper with tables as a database administrator could. Statements
+// must not use placeholders (their syntax differs between engines).
+func Raw(t testing.TB, o store.Options) *sql.DB {
+	t.Helper()
+	var db *sql.DB
+	var err error
+	if o.DatabaseURL != "" {
+		db, err = sql.Open("pgx", o.DatabaseURL)
+	} else {
+		db, err = sql.Open("sqlite", "file:"+filepath.Join(o.DataDir, store.SQLiteFile)+"?_pragma=busy_timeout(10000)")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// Exec runs statements on a raw connection, failing the test on error.
+func Exec(t testing.TB, db *sql.DB, stmts ...string) {
+	t.Helper()
+	for _, s := range stmts {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+}
+
+// DropAuditTriggers removes the append-only triggers of the audit trail,
+// as a database administrator could before tampering with it.
+func DropAuditTriggers(t testing.TB, db *sql.DB, d store.Dialect) {
+	t.Helper()
+	if d == store.Postgres {
+		Exec(t, db, `DROP TRIGGER audit_events_no_change ON audit_events`)
+		return
+	}
+	Exec(t, db, `DROP TRIGGER audit_events_no_update`, `DROP TRIGGER audit_events_no_delete`)
 }

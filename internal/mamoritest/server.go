@@ -23,10 +23,13 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/mamori-dev/mamori"
+	"github.com/mamori-dev/mamori/internal/audit"
 	"github.com/mamori-dev/mamori/internal/auth"
+	"github.com/mamori-dev/mamori/internal/backup"
 	"github.com/mamori-dev/mamori/internal/config"
 	"github.com/mamori-dev/mamori/internal/control"
 	"github.com/mamori-dev/mamori/internal/envelope"
+	"github.com/mamori-dev/mamori/internal/files"
 	"github.com/mamori-dev/mamori/internal/store"
 	"github.com/mamori-dev/mamori/internal/web"
 )
@@ -98,9 +101,13 @@ func (m *Mailbox) Count(addr string) int {
 // Env is a complete mamori for a test: store, services and a running HTTP
 // server on a random port.
 type Env struct {
-	T      testing.TB
-	DB     *store.DB
+	T  testing.TB
+	DB *store.DB
+	// Store says where the database is (for the command line and raw SQL).
+	Store  store.Options
 	Auth   *auth.Service
+	Audit  *audit.Service
+	Backup *backup.Service
 	Sealer *envelope.Sealer
 	Server *web.Server
 	HTTP   *httptest.Server
@@ -108,10 +115,10 @@ type Env struct {
 	Mail   *Mailbox
 	Config *config.Config
 	URL    string
-	// Control is the catalogs and assessments service; Files is the fake
-	// evidence file store it uses.
+	// Control is the catalogs and assessments service; Files is the
+	// encrypted evidence file store it uses.
 	Control *control.Service
-	Files   *Files
+	Files   *files.Service
 }
 
 // Argon2 for tests: the real algorithm with small costs, so suites stay fast.
@@ -121,8 +128,10 @@ var testArgon2 = auth.Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1, SaltLe
 func NewEnv(t testing.TB, d store.Dialect) *Env {
 	t.Helper()
 	clock := NewClock(time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC))
-	db := OpenDB(t, d, clock.Now)
-	e := &Env{T: t, DB: db, Clock: clock, Mail: &Mailbox{}}
+	o := Options(t, d)
+	o.Clock = clock.Now
+	db := OpenWith(t, o)
+	e := &Env{T: t, DB: db, Store: o, Clock: clock, Mail: &Mailbox{}}
 	dir := t.TempDir()
 	var err error
 	if e.Sealer, err = envelope.OpenLocal(filepath.Join(dir, "keys", "kek.json")); err != nil {
@@ -145,10 +154,18 @@ func NewEnv(t testing.TB, d store.Dialect) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.Files = NewFiles()
-	e.Control = control.NewService(db, e.Auth, e.Files, clock.Now, log)
+	signer, err := audit.LoadOrCreateSigner(filepath.Dir(e.Config.KeysetFile), audit.OriginFor(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Audit = audit.NewService(db, signer, nil, clock.Now, log)
+	e.Backup = backup.NewService(db, nil)
+	// The real encrypted file store: evidence uploads in tests go through
+	// the same code as in production.
+	e.Files = files.New(filepath.Join(dir, files.Dir), db, e.Sealer, e.Config.MaxUploadBytes)
+	e.Control = control.NewService(db, e.Auth, control.FileStore(e.Files), clock.Now, log)
 	e.Server, err = web.New(web.Options{Config: e.Config, Logger: log, Version: "test", Store: db,
-		Services: web.Services{Auth: e.Auth, Control: e.Control}, Clock: clock.Now})
+		Services: web.Services{Auth: e.Auth, Control: e.Control, Audit: e.Audit, Backup: e.Backup}, Clock: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

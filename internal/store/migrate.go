@@ -163,6 +163,11 @@ func (db *DB) MigrationStatus(ctx context.Context) ([]MigrationState, error) {
 // Migrate applies pending migrations and returns how many it applied. On
 // PostgreSQL an advisory lock keeps two starting servers from racing.
 func (db *DB) Migrate(ctx context.Context) (int, error) {
+	return db.migrate(ctx, 0)
+}
+
+// migrate applies pending migrations up to version upTo (0: all of them).
+func (db *DB) migrate(ctx context.Context, upTo int) (int, error) {
 	if err := db.checkVersion(ctx); err != nil {
 		return 0, err
 	}
@@ -172,6 +177,9 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, m := range ms {
+		if upTo > 0 && m.Version > upTo {
+			break
+		}
 		applied := false
 		err := db.Update(ctx, func(tx *Tx) error {
 			if db.dialect == Postgres {
@@ -203,6 +211,12 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 		if applied {
 			n++
 		}
+	}
+	if upTo > 0 && upTo < 2 {
+		return n, nil // the tree is stored from schema 2 on
+	}
+	if err := db.backfillAuditTree(ctx); err != nil {
+		return n, fmt.Errorf("build the audit tree of earlier events: %w", err)
 	}
 	return n, nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"html/template"
@@ -116,7 +117,22 @@ func funcs(lang i18n.Lang) template.FuncMap {
 			return false
 		},
 		"add":  func(a, b int) int { return a + b },
-		"list": func(s ...string) []string { return s },
+		"sub":  func(a, b int) int { return a - b },
+		"b64":  func(b []byte) string { return base64.StdEncoding.EncodeToString(b) },
+		"hexs": func(b []byte) string { return hex.EncodeToString(b) },
+		"bytes": func(n int64) string {
+			switch {
+			case n >= 1<<30:
+				return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+			case n >= 1<<20:
+				return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+			case n >= 1<<10:
+				return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+			}
+			return fmt.Sprintf("%d B", n)
+		},
+		"seconds": func(ms int64) string { return fmt.Sprintf("%.1f s", float64(ms)/1000) },
+		"list":    func(s ...string) []string { return s },
 		"dict": func(kv ...any) (map[string]any, error) {
 			if len(kv)%2 != 0 {
 				return nil, fmt.Errorf("dict needs key-value pairs")
@@ -326,6 +342,8 @@ var flashMessages = map[string]string{
 	"reviewed":           "The review has been recorded.",
 	"evidence_added":     "The evidence has been attached.",
 	"evidence_removed":   "The evidence has been removed.",
+	"checkpoint_signed":  "A checkpoint of the audit trail has been signed and published.",
+	"backup_started":     "The backup has started. Its result appears in the list when it is done.",
 }
 
 func (s *Server) flash(w http.ResponseWriter, kind, key string) {

@@ -14,7 +14,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mamori-dev/mamori"
+	"github.com/mamori-dev/mamori/internal/audit"
 	"github.com/mamori-dev/mamori/internal/auth"
+	"github.com/mamori-dev/mamori/internal/backup"
 	"github.com/mamori-dev/mamori/internal/config"
 	"github.com/mamori-dev/mamori/internal/control"
 )
@@ -28,6 +30,8 @@ type Pinger interface {
 type Services struct {
 	Auth    *auth.Service
 	Control *control.Service
+	Audit   *audit.Service
+	Backup  *backup.Service
 }
 
 // Options configure a Server.

@@ -29,6 +29,8 @@ func (s *Server) routeTable() []Route {
 		aWrite   = mamori.PermAssessmentWrite
 		aReview  = mamori.PermAssessmentReview
 		put, del = http.MethodPut, http.MethodDelete
+		audits   = mamori.PermAuditRead
+		backups  = mamori.PermBackupManage
 	)
 	return []Route{
 		// System.
@@ -171,6 +173,12 @@ func (s *Server) routeTable() []Route {
 		{Method: post, Pattern: "/admin/access-review", Perm: review, Kind: P, Handler: s.adminAccessReviewRecord},
 		{Method: get, Pattern: "/admin/settings", Perm: settings, Kind: P, Handler: s.adminSettings},
 		{Method: post, Pattern: "/admin/settings", Perm: settings, Kind: P, StepUp: true, Handler: s.adminSettingsSave},
+		{Method: get, Pattern: "/admin/audit", Perm: audits, Kind: P, Handler: s.adminAudit},
+		{Method: get, Pattern: "/admin/audit/export.csv", Perm: audits, Kind: P, Handler: s.adminAuditExport},
+		{Method: get, Pattern: "/admin/audit/checkpoint.txt", Perm: audits, Kind: P, Handler: s.adminAuditCheckpoint},
+		{Method: post, Pattern: "/admin/audit/checkpoint", Perm: audits, Kind: P, Handler: s.adminAuditSign},
+		{Method: get, Pattern: "/admin/backups", Perm: backups, Kind: P, Handler: s.adminBackups},
+		{Method: post, Pattern: "/admin/backups/run", Perm: backups, Kind: P, StepUp: true, Handler: s.adminBackupRun},
 
 		// REST API.
 		{Method: get, Pattern: "/api/v1/openapi.json", Perm: pub, Kind: A, Handler: s.openAPI,
@@ -193,6 +201,30 @@ func (s *Server) routeTable() []Route {
 		{Method: get, Pattern: "/api/v1/approvals", Perm: authd, Kind: A, Handler: s.apiApprovals,
 			Doc: &APIDoc{ID: "listApprovals", Summary: "Approval requests (separation of duties).", Tag: "identity", Out: []apiApproval{},
 				Query: []Param{{"status", "string", "pending, approved, rejected, withdrawn or expired"}}}},
+		{Method: get, Pattern: "/api/v1/audit/events", Perm: audits, Kind: A, Handler: s.apiAuditEvents,
+			Doc: &APIDoc{ID: "listAuditEvents", Summary: "Audit events, newest first, with the data of each Merkle leaf.", Tag: "audit", Out: Page[apiAuditEvent]{},
+				Query: []Param{{"since", "string", "YYYY-MM-DD or YYYY-MM-DDTHH:MM (Japan time), or RFC 3339"}, {"until", "string", "as since; a day is inclusive"},
+					{"actor", "string", "user ID, system, or part of the actor's e-mail address"}, {"type", "string", "event type, type prefix (auth, auth.sign_in) or code (M1000W)"},
+					{"target_type", "string", "kind of target (user, setting …)"}, {"target_id", "string", "ID of the target"},
+					{"outcome", "string", "success, failure or denied"}, {"limit", "integer", "page size (1–500)"}, {"offset", "integer", "items to skip"}}}},
+		{Method: get, Pattern: "/api/v1/audit/events/{id}", Perm: audits, Kind: A, Handler: s.apiAuditEvent,
+			Doc: &APIDoc{ID: "getAuditEvent", Summary: "One audit event.", Tag: "audit", Out: apiAuditEvent{}}},
+		{Method: get, Pattern: "/api/v1/audit/events/{id}/proof", Perm: audits, Kind: A, Handler: s.apiAuditInclusion,
+			Doc: &APIDoc{ID: "proveAuditEvent", Summary: "RFC 6962 inclusion proof of an event in a signed tree.", Tag: "audit", Out: apiInclusion{},
+				Query: []Param{{"size", "integer", "tree size; default: the latest signed checkpoint (one is signed if the event is newer)"}}}},
+		{Method: get, Pattern: "/api/v1/audit/consistency", Perm: audits, Kind: A, Handler: s.apiAuditConsistency,
+			Doc: &APIDoc{ID: "proveAuditConsistency", Summary: "RFC 6962 consistency proof: the trail of size to extends the trail of size from.", Tag: "audit", Out: apiConsistency{},
+				Query: []Param{{"from", "integer", "tree size of the checkpoint you kept"}, {"to", "integer", "tree size; default: the latest signed checkpoint"}}}},
+		{Method: get, Pattern: "/api/v1/audit/checkpoint", Perm: audits, Kind: A, Handler: s.apiAuditCheckpoint,
+			Doc: &APIDoc{ID: "getAuditCheckpoint", Summary: "The latest signed checkpoint of the audit trail.", Tag: "audit", Out: apiCheckpoint{}}},
+		{Method: get, Pattern: "/api/v1/audit/checkpoints", Perm: audits, Kind: A, Handler: s.apiAuditCheckpoints,
+			Doc: &APIDoc{ID: "listAuditCheckpoints", Summary: "Signed checkpoints, latest first.", Tag: "audit", Out: []apiCheckpoint{},
+				Query: []Param{{"limit", "integer", "how many (1–500)"}}}},
+		{Method: post, Pattern: "/api/v1/audit/checkpoints", Perm: audits, Kind: A, Handler: s.apiAuditSign,
+			Doc: &APIDoc{ID: "signAuditCheckpoint", Summary: "Sign and publish a checkpoint of the trail as it is now.", Tag: "audit", Out: apiCheckpoint{}}},
+		{Method: get, Pattern: "/api/v1/backups/drills", Perm: backups, Kind: A, Handler: s.apiDrills,
+			Doc: &APIDoc{ID: "listBackupDrills", Summary: "Backups with their verification and test restore (restore drills), newest first.", Tag: "backup", Out: []apiDrill{},
+				Query: []Param{{"limit", "integer", "how many (1–500)"}}}},
 		{Method: post, Pattern: "/api/v1/approvals/{id}/decision", Perm: mamori.PermRiskApprove, Kind: A, Handler: s.apiDecideApproval,
 			Doc: &APIDoc{ID: "decideApproval", Summary: "Approve or reject a request made by someone else.", Tag: "identity", In: apiDecision{}, Out: apiApproval{}}},
 		// Catalogs and assessments.
